@@ -1,0 +1,15 @@
+/** A field value with the type the server stored it as. */
+export type StoredField =
+  | { type: "float"; value: number }
+  | { type: "integer"; value: bigint }
+  | { type: "unsigned"; value: bigint }
+  | { type: "string"; value: string }
+  | { type: "boolean"; value: boolean };
+
+/** One stored point, neutral between servers, so tests compare servers with toEqual. */
+export interface StoredPoint {
+  measurement: string;
+  tags: Record<string, string>; // empty-valued tags absent
+  fields: Record<string, StoredField>;
+  timeNs: bigint;
+}
