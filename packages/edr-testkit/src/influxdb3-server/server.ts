@@ -1,0 +1,218 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { StoredPoint } from "../stored-point.js";
+import { checkAuth, UNAUTHENTICATED_BODY } from "./auth.js";
+import { readBody } from "./body.js";
+import { FaultState, type FaultSwitches } from "./faults.js";
+import type { Reply } from "./reply.js";
+import { classify, route, type RouteContext } from "./router.js";
+import { Storage } from "./storage.js";
+
+/** Options of `startInfluxDB3Server`. */
+export interface InfluxDB3ServerOptions {
+  /** Port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+  /** When set, every request needs it (Bearer/Token/Basic, or `?p=` on v1), else 401. */
+  token?: string;
+  /** Body limit on wire and after gunzip. @default 10485760 (10 MiB, as InfluxDB 3) */
+  maxRequestBytes?: number;
+  /** Answer (and store) every write only after this delay, modelling the WAL flush. @default 0 */
+  writeDelayMs?: number;
+}
+
+/** One request as the server received it, body decoded (gunzipped) as text. */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A running test server that answers like InfluxDB 3. */
+export interface InfluxDB3TestServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** Points stored in `db` (optionally one table), in the order they were first written. */
+  points(db: string, table?: string): StoredPoint[];
+  /** Every request received, in arrival order (faulted ones included). */
+  requests: ReceivedRequest[];
+  /** Switches for faults, flippable while running. */
+  faults: FaultSwitches;
+  /** Forget data, requests and faults. */
+  reset(): void;
+  /** Stop the server and destroy every open socket; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The default body limit, InfluxDB 3's `--max-http-request-size`. */
+export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** The version `/ping` reports. */
+export const SERVER_VERSION = "3.10.0";
+
+/** Starts an in-memory server on 127.0.0.1 that answers like InfluxDB 3 Core on the endpoints edr uses. */
+export async function startInfluxDB3Server(
+  options: InfluxDB3ServerOptions = {},
+): Promise<InfluxDB3TestServer> {
+  const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const token = options.token;
+  const storage = new Storage();
+  const faultState = new FaultState();
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  const ctx: RouteContext = {
+    storage,
+    writeDelayMs: options.writeDelayMs ?? 0,
+    version: SERVER_VERSION,
+    sleep,
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    const { kind, v1 } = classify(url.pathname);
+    const body = await readBody(req, maxBytes);
+    requests.push({
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: (body.ok ? body.bytes : body.raw).toString("utf8"),
+    });
+    const fault = faultState.take(kind);
+    const delayMs = faultState.delayFor(kind);
+    if (delayMs > 0) await sleep(delayMs);
+    if (closed) return;
+    switch (fault.kind) {
+      case "stall":
+        return;
+      case "drop":
+        req.socket.destroy();
+        return;
+      case "fail":
+        send(res, fault);
+        return;
+      case "none":
+        break;
+    }
+    if (!body.ok) {
+      send(res, { status: body.status, headers: { "content-type": body.contentType }, body: body.body });
+      return;
+    }
+    if (token !== undefined) {
+      const auth = checkAuth(req, url.searchParams, token, v1);
+      if (auth === "unauthenticated") {
+        send(res, {
+          status: 401,
+          headers: { "content-type": "application/json" },
+          body: UNAUTHENTICATED_BODY,
+        });
+        return;
+      }
+      if (auth === "malformed") {
+        send(res, {
+          status: 400,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ error: "authorization header was malformed" }),
+        });
+        return;
+      }
+    }
+    const reply = await route(ctx, method, url.pathname, url.searchParams, req.headers, body.bytes);
+    if (!closed) send(res, reply);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent && !closed) {
+        send(res, {
+          status: 500,
+          headers: { "content-type": "text/plain" },
+          body: `internal error: ${String(error)}`,
+        });
+      }
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  const listen = (port: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  const stopListening = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+
+  await listen(options.port ?? 0);
+  const address = server.address();
+  if (address === null || typeof address === "string")
+    throw new Error("[edr-testkit] server has no TCP address");
+  const port = address.port;
+
+  let closing: Promise<void> | undefined;
+  const faults: FaultSwitches = {
+    failNext: (n, o) => faultState.failNext(n, o),
+    failAll: (o) => faultState.failAll(o),
+    failFraction: (f, o, seed) => faultState.failFraction(f, o, seed),
+    delay: (ms, on) => faultState.delay(ms, on),
+    dropNextConnection: (n, on) => faultState.dropNextConnection(n, on),
+    stall: (n, on) => faultState.stall(n, on),
+    refuse: () => stopListening(),
+    accept: async () => {
+      if (closed) throw new Error("[edr-testkit] accept(): the server is closed");
+      if (!server.listening) await listen(port);
+    },
+    clear: () => faultState.clear(),
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    points: (db, table) => structuredClone(storage.points(db, table)),
+    requests,
+    faults,
+    reset: () => {
+      storage.clear();
+      requests.length = 0;
+      faultState.clear();
+    },
+    close: () => {
+      closing ??= (async () => {
+        closed = true;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        await stopListening();
+        for (const socket of sockets) socket.destroy();
+      })();
+      return closing;
+    },
+  };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, reply.headers);
+  res.end(reply.body);
+}

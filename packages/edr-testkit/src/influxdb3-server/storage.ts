@@ -1,0 +1,160 @@
+import type { StoredField, StoredPoint } from "../stored-point.js";
+import type { ParsedLine } from "./line-protocol.js";
+
+/** A column's type in a table's schema. */
+export type ColumnType = "tag" | StoredField["type"];
+
+/** The schema limits of InfluxDB 3 Core; going over them is a 422, not a 400. */
+export const CORE_LIMITS = { databases: 5, tablesPerDatabase: 2000, columnsPerTable: 500 } as const;
+
+/** What a line's check against the schema gives: the point to store, or why it was refused. */
+export type LineCheck = { point: StoredPoint } | { error: string; limit: boolean };
+
+interface Table {
+  /** Column name -> type; `time` is implicit. Insertion order is creation order. */
+  columns: Map<string, ColumnType>;
+}
+
+interface Database {
+  tables: Map<string, Table>;
+  /** series key + time -> point, in first-write order across all tables. */
+  points: Map<string, StoredPoint>;
+}
+
+/** Names no tag or field may take: the time column and IOx's internal chunk order. */
+const RESERVED = new Set(["time", "__chunk_order"]);
+
+/** The in-memory catalog and data of the test server. */
+export class Storage {
+  private readonly databases = new Map<string, Database>();
+
+  hasDatabase(db: string): boolean {
+    return this.databases.has(db);
+  }
+
+  databaseNames(): string[] {
+    return [...this.databases.keys()];
+  }
+
+  /** Why `db` cannot be created (the Core limit), or undefined when it exists or may be created. */
+  databaseLimitError(db: string): string | undefined {
+    if (this.databases.has(db) || this.databases.size < CORE_LIMITS.databases) return undefined;
+    return `adding database "${db}" would exceed the limit of ${CORE_LIMITS.databases} databases`;
+  }
+
+  /** Creates an empty database; false when it exists already. Call `databaseLimitError` first. */
+  createDatabase(db: string): boolean {
+    if (this.databases.has(db)) return false;
+    this.databases.set(db, { tables: new Map(), points: new Map() });
+    return true;
+  }
+
+  /** The columns of a table (without `time`), or undefined when it does not exist. */
+  columns(db: string, table: string): ReadonlyMap<string, ColumnType> | undefined {
+    return this.databases.get(db)?.tables.get(table)?.columns;
+  }
+
+  tableNames(db: string): string[] {
+    return [...(this.databases.get(db)?.tables.keys() ?? [])];
+  }
+
+  /**
+   * Checks lines against the schema as it would be after the lines before them, without changing anything:
+   * `pending` carries the columns those earlier lines would create.
+   */
+  check(db: string, line: ParsedLine, timeNs: bigint, pending: PendingSchema): LineCheck {
+    const existing = this.databases.get(db)?.tables;
+    let table = pending.get(line.measurement);
+    if (table === undefined) {
+      const stored = existing?.get(line.measurement)?.columns;
+      if (stored === undefined) {
+        const tableCount =
+          (existing?.size ?? 0) + [...pending.keys()].filter((t) => !existing?.has(t)).length;
+        if (tableCount >= CORE_LIMITS.tablesPerDatabase) {
+          return {
+            error: `adding table "${line.measurement}" would exceed the limit of ${CORE_LIMITS.tablesPerDatabase} tables`,
+            limit: true,
+          };
+        }
+      }
+      table = new Map(stored);
+    }
+    const added: [string, ColumnType][] = [];
+    const use = (name: string, type: ColumnType): string | undefined => {
+      if (RESERVED.has(name)) return `column name "${name}" is reserved and cannot be a tag or field`;
+      const have = table.get(name);
+      if (have === undefined) {
+        added.push([name, type]);
+      } else if (have !== type) {
+        return `invalid column type for column "${name}": expected ${describe(have)}, got ${describe(type)}`;
+      }
+      return undefined;
+    };
+    for (const key of Object.keys(line.tags)) {
+      const error = use(key, "tag");
+      if (error !== undefined) return { error, limit: false };
+    }
+    for (const [key, field] of Object.entries(line.fields)) {
+      const error = use(key, field.type);
+      if (error !== undefined) return { error, limit: false };
+    }
+    // +1: the time column counts towards the limit.
+    if (added.length > 0 && table.size + added.length + 1 > CORE_LIMITS.columnsPerTable) {
+      return {
+        error: `adding ${added.length} column(s) to table "${line.measurement}" would exceed the limit of ${CORE_LIMITS.columnsPerTable} columns`,
+        limit: true,
+      };
+    }
+    for (const [name, type] of added) table.set(name, type);
+    pending.set(line.measurement, table);
+    return { point: { measurement: line.measurement, tags: line.tags, fields: line.fields, timeNs } };
+  }
+
+  /** Stores checked points (creating the database and schema they need); same series and time merge. */
+  commit(db: string, pending: PendingSchema, points: StoredPoint[]): void {
+    let database = this.databases.get(db);
+    if (database === undefined) {
+      database = { tables: new Map(), points: new Map() };
+      this.databases.set(db, database);
+    }
+    for (const [name, columns] of pending) {
+      const table = database.tables.get(name);
+      if (table === undefined) database.tables.set(name, { columns: new Map(columns) });
+      else
+        for (const [column, type] of columns) if (!table.columns.has(column)) table.columns.set(column, type);
+    }
+    for (const point of points) {
+      const key = seriesKey(point);
+      const earlier = database.points.get(key);
+      if (earlier === undefined) database.points.set(key, point);
+      else earlier.fields = { ...earlier.fields, ...point.fields };
+    }
+  }
+
+  /** Points of a database (optionally one table), in the order they were first written. */
+  points(db: string, table?: string): StoredPoint[] {
+    const all = this.databases.get(db)?.points.values() ?? [];
+    const out: StoredPoint[] = [];
+    for (const p of all) if (table === undefined || p.measurement === table) out.push(p);
+    return out;
+  }
+
+  clear(): void {
+    this.databases.clear();
+  }
+}
+
+/** Table -> columns as a batch being checked would leave them. */
+export type PendingSchema = Map<string, Map<string, ColumnType>>;
+
+function describe(type: ColumnType): string {
+  return type === "tag" ? "tag" : `${type} field`;
+}
+
+function seriesKey(point: StoredPoint): string {
+  const tags = Object.keys(point.tags)
+    .sort()
+    .map((k) => `${k}\u0000${point.tags[k]}`)
+    .join("\u0001");
+  return `${point.measurement}\u0002${tags}\u0002${point.timeNs}`;
+}
