@@ -1,0 +1,16 @@
+/** What went wrong, for code that branches on it. */
+export type SinkErrorCode = "INVALID_OPTIONS" | "INVALID_ARGUMENT" | "CLOSED";
+
+/**
+ * The one error edr-sink throws, and only for a programming error (bad options, a write after close):
+ * a remote's answer is never thrown, it comes back as an outcome.
+ */
+export class SinkError extends Error {
+  override readonly name = "SinkError";
+  readonly code: SinkErrorCode;
+
+  constructor(code: SinkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`[edr-sink] ${message}`, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,62 @@
+const SPACE = 0x20;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
+
+/**
+ * A 32-bit hash of a line's series (measurement + tag set), read up to the first unescaped space.
+ *
+ * The tag pairs are hashed one by one and summed, so `m,a=1,b=2` and `m,b=2,a=1` (the same series)
+ * hash alike without sorting or allocating. Escapes follow InfluxDB 3: a backslash escapes a following
+ * `,`, `=` or space; before anything else it is a literal character. Two series that collide only share
+ * a lane, which costs parallelism, never order.
+ */
+export function hashSeries(line: string): number {
+  let total = 0;
+  let h = 0x811c9dc5;
+  let first = true;
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    let c = line.charCodeAt(i);
+    if (c === BACKSLASH && i + 1 < n) {
+      const next = line.charCodeAt(i + 1);
+      if (next === SPACE || next === COMMA || next === EQUALS) {
+        h = Math.imul(h ^ c, 0x01000193);
+        c = next;
+        i++;
+      }
+    } else if (c === SPACE) {
+      break;
+    } else if (c === COMMA) {
+      total = (total + (first ? Math.imul(h, 0x9e3779b1) : h)) | 0;
+      first = false;
+      h = 0x811c9dc5;
+      continue;
+    }
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  total = (total + (first ? Math.imul(h, 0x9e3779b1) : h)) | 0;
+  // A final avalanche so that `% lanes` sees well-mixed low bits.
+  total ^= total >>> 16;
+  total = Math.imul(total, 0x85ebca6b);
+  total ^= total >>> 13;
+  return total >>> 0;
+}
+
+/**
+ * The series key of a line as text (everything before the first unescaped space), for tests and tools.
+ * Not used on the hot path.
+ */
+export function seriesKey(line: string): string {
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c === BACKSLASH && i + 1 < n) {
+      const next = line.charCodeAt(i + 1);
+      if (next === SPACE || next === COMMA || next === EQUALS) i++;
+    } else if (c === SPACE) {
+      return line.slice(0, i);
+    }
+  }
+  return line;
+}

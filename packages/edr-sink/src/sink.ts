@@ -1,0 +1,395 @@
+import { HttpError, InfluxDBClient } from "@influxdata/influxdb3-client";
+import { planBatches } from "./batching.js";
+import type { Batch } from "./batching.js";
+import { registerClientLogging, unregisterClientLogging, withClientLogging } from "./client-logging.js";
+import { SinkError } from "./errors.js";
+import { resolveOptions } from "./options.js";
+import type { ResolvedSinkOptions, SinkOptions } from "./options.js";
+import { DELIVERED } from "./outcome.js";
+import type { LineOutcome, NotDeliveredOutcome, RejectedOutcome, WriteResult } from "./outcome.js";
+import { parsePartialWrite } from "./partial-write.js";
+import { decideRetry } from "./retry-policy.js";
+import type { RetryPolicyOptions, TransportFailure } from "./retry-policy.js";
+import { SinkTransport, TransportFailureError } from "./transport.js";
+
+/** Writes line protocol to one remote database and says what became of every line. */
+export interface Sink {
+  /**
+   * Sends `lines` (line protocol, one point each, no newline at the end) and resolves when every line has
+   * an outcome: delivered, rejected (for good, with the remote's status and reason) or not delivered (try
+   * again at `retryAt`). Never rejects because of the remote's answer; throws a SinkError only for a
+   * programming error (not an array of strings, or the sink is closed). Calls run one after another, so
+   * the points of a series keep their order across calls too.
+   */
+  write(lines: readonly string[]): Promise<WriteResult>;
+  /** `halted: <reason>` while the remote refuses every write (401/403/404, TLS), else undefined. */
+  readonly halted: string | undefined;
+  /** Ends pending retry waits (their lines come back not delivered), waits for requests in flight, frees sockets. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What a request came back with, in the terms the sink reasons in. */
+interface Answer {
+  status: number;
+  headers: Readonly<Record<string, string | string[] | undefined>> | undefined;
+  body: string | undefined;
+  failure: TransportFailure | undefined;
+  /** Short description for outcomes and logs, token redacted. */
+  message: string;
+  mayBeStored: boolean;
+}
+
+/** State of one write call, shared by its lanes. */
+interface Call {
+  lines: readonly string[];
+  outcomes: LineOutcome[];
+  stop: AbortController;
+  stopped: NotDeliveredOutcome | undefined;
+  halted: string | undefined;
+  requests: number;
+}
+
+const MAX_REASON_CHARS = 500;
+
+/** Creates a sink for one remote database. Throws a SinkError listing every invalid option. */
+export function createSink(options: SinkOptions): Sink {
+  const opts = resolveOptions(options);
+  return new RemoteSink(opts);
+}
+
+class RemoteSink implements Sink {
+  halted: string | undefined;
+  private readonly transport: SinkTransport;
+  private readonly client: InfluxDBClient;
+  private readonly policy: RetryPolicyOptions;
+  private readonly redact: (text: string) => string;
+  private readonly logRoute: ReturnType<typeof registerClientLogging>;
+  private readonly calls = new Set<Call>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ResolvedSinkOptions) {
+    const token = opts.token;
+    this.redact =
+      token === undefined
+        ? (text) => text
+        : (text) => (text.includes(token) ? text.split(token).join("***") : text);
+    this.transport = new SinkTransport({
+      baseUrl: opts.baseUrl,
+      token,
+      database: opts.database,
+      writeApi: opts.writeApi,
+      verifySsl: opts.verifySsl,
+      ca: opts.ca,
+      maxSockets: opts.maxInFlight,
+      timeoutMs: opts.timeoutMs,
+      gzipLevel: opts.gzipLevel,
+    });
+    // The token stays in the transport's headers only: the client gets an empty one.
+    this.client = new InfluxDBClient({
+      host: opts.baseUrl.href,
+      token: "",
+      database: opts.database,
+      transport: this.transport,
+      writeTimeout: opts.timeoutMs,
+      writeOptions: { precision: "ns", gzipThreshold: opts.gzipThresholdBytes },
+    });
+    this.policy = {
+      maxRetries: opts.maxRetries,
+      backoffBaseMs: opts.backoffBaseMs,
+      backoffMaxMs: opts.backoffMaxMs,
+      random: opts.random,
+      now: opts.now,
+    };
+    this.logRoute = registerClientLogging(opts.logger, this.redact);
+    if (opts.baseUrl.protocol === "https:" && !opts.verifySsl) {
+      opts.logger.warn(
+        `TLS certificate verification is off for ${opts.baseUrl.host} (verify_ssl=false): anyone on the path can read and change what is sent`,
+      );
+    }
+  }
+
+  write(lines: readonly string[]): Promise<WriteResult> {
+    if (this.closing) return Promise.reject(new SinkError("CLOSED", "write: the sink is closed"));
+    if (!Array.isArray(lines)) {
+      return Promise.reject(
+        new SinkError(
+          "INVALID_ARGUMENT",
+          `write: expected an array of line-protocol strings, got ${typeof lines}`,
+        ),
+      );
+    }
+    const run = this.queue.then(() => this.runCall(lines));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const reason = this.notDelivered("sink closed before these lines were sent", 0, false);
+      for (const call of this.calls) this.stopCall(call, reason);
+      await this.queue;
+      await this.client.close();
+      this.transport.close();
+      unregisterClientLogging(this.logRoute);
+    })();
+    return this.closing;
+  }
+
+  private async runCall(lines: readonly string[]): Promise<WriteResult> {
+    const n = lines.length;
+    const outcomes = new Array<LineOutcome>(n);
+    const call: Call = {
+      lines,
+      outcomes,
+      stop: new AbortController(),
+      stopped: undefined,
+      halted: undefined,
+      requests: 0,
+    };
+    if (this.closing) {
+      const closed = this.notDelivered("sink closed before these lines were sent", 0, false);
+      outcomes.fill(closed);
+      return summarise(call);
+    }
+    for (let i = 0; i < n; i++) {
+      if (typeof lines[i] !== "string") {
+        throw new SinkError(
+          "INVALID_ARGUMENT",
+          `write: line ${i}: expected a string, got ${typeof lines[i]}`,
+        );
+      }
+    }
+    const plan = planBatches(lines, this.opts.maxInFlight, this.opts);
+    for (const i of plan.skipped) outcomes[i] = DELIVERED;
+    this.calls.add(call);
+    try {
+      await Promise.all(plan.lanes.map((lane) => this.runLane(call, lane)));
+    } finally {
+      this.calls.delete(call);
+    }
+    if (call.halted !== undefined) {
+      this.halted = call.halted;
+    } else if (this.halted !== undefined && outcomes.some((o) => o.kind === "delivered")) {
+      this.opts.logger.info?.(`resumed: a write succeeded after ${this.halted}`);
+      this.halted = undefined;
+    }
+    return summarise(call);
+  }
+
+  private async runLane(call: Call, lane: Batch[]): Promise<void> {
+    for (let b = 0; b < lane.length; b++) {
+      const held = await this.sendPiece(call, lane[b]!);
+      if (held) {
+        const behind = this.notDelivered(
+          `held back behind lines of the same series that were not delivered: ${held.reason}`,
+          held.retryAt - this.opts.now(),
+          false,
+        );
+        for (let r = b + 1; r < lane.length; r++) fill(call.outcomes, lane[r]!, behind);
+        return;
+      }
+    }
+  }
+
+  /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
+  private async sendPiece(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {
+    let attempt = 0;
+    for (;;) {
+      if (call.stopped) {
+        fill(call.outcomes, piece, call.stopped);
+        return call.stopped;
+      }
+      attempt++;
+      const sent = piece.map((i) => call.lines[i]!);
+      const answer = await this.post(sent);
+      call.requests++;
+      const decision = decideRetry(
+        {
+          status: answer.status,
+          headers: answer.headers,
+          failure: answer.failure,
+          attempt,
+          lineCount: piece.length,
+          writeApi: this.opts.writeApi,
+        },
+        this.policy,
+      );
+      switch (decision.action) {
+        case "deliver":
+          fill(call.outcomes, piece, DELIVERED);
+          return undefined;
+        case "wait":
+          this.opts.logger.debug?.(
+            `retrying ${piece.length} lines in ${decision.afterMs} ms after ${answer.message} (attempt ${attempt})`,
+          );
+          await this.opts.sleep(decision.afterMs, call.stop.signal);
+          continue;
+        case "give_up": {
+          const reason = `${answer.message} (${attempt} attempts)`;
+          this.opts.logger.warn(`${piece.length} lines not delivered: ${reason}`);
+          const outcome = this.notDelivered(reason, decision.afterMs, answer.mayBeStored);
+          fill(call.outcomes, piece, outcome);
+          return outcome;
+        }
+        case "split":
+        case "bisect":
+          return this.sendHalves(call, piece);
+        case "partial":
+          return this.applyPartial(call, piece, sent, answer);
+        case "reject":
+          fill(call.outcomes, piece, rejected(answer));
+          return undefined;
+        case "halt": {
+          const reason = `halted: ${answer.status === 0 ? answer.message : `${answer.status} ${answer.message}`}`;
+          if (call.halted === undefined) {
+            call.halted = reason;
+            this.opts.logger.warn(`${reason}; nothing more is sent until a write succeeds`);
+            this.stopCall(call, this.notDelivered(reason, this.opts.haltPauseMs, false));
+          }
+          const outcome = this.notDelivered(reason, this.opts.haltPauseMs, answer.mayBeStored);
+          fill(call.outcomes, piece, outcome);
+          return outcome;
+        }
+      }
+    }
+  }
+
+  private async sendHalves(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {
+    const mid = piece.length >>> 1;
+    const right = piece.slice(mid);
+    const held = await this.sendPiece(call, piece.slice(0, mid));
+    if (held) {
+      fill(call.outcomes, right, held);
+      return held;
+    }
+    return this.sendPiece(call, right);
+  }
+
+  private async applyPartial(
+    call: Call,
+    piece: Batch,
+    sent: string[],
+    answer: Answer,
+  ): Promise<NotDeliveredOutcome | undefined> {
+    const listed = parsePartialWrite(answer.body, sent);
+    if (!listed) {
+      // A 400 whose body does not name the lines: find them by halving, as on v1/v2.
+      if (piece.length > 1) return this.sendHalves(call, piece);
+      fill(call.outcomes, piece, rejected(answer));
+      return undefined;
+    }
+    const rest: number[] = [];
+    for (let k = 0; k < piece.length; k++) {
+      const message = listed.rejected.get(k);
+      if (message === undefined) rest.push(piece[k]!);
+      else
+        call.outcomes[piece[k]!] = { kind: "rejected", status: answer.status, message: this.redact(message) };
+    }
+    if (listed.kind === "partial") {
+      fill(call.outcomes, rest, DELIVERED);
+      return undefined;
+    }
+    return rest.length > 0 ? this.sendPiece(call, rest) : undefined;
+  }
+
+  private async post(lines: string[]): Promise<Answer> {
+    try {
+      await withClientLogging(this.logRoute, () => this.client.write(lines, this.opts.database));
+      return {
+        status: 204,
+        headers: undefined,
+        body: undefined,
+        failure: undefined,
+        message: "",
+        mayBeStored: true,
+      };
+    } catch (error) {
+      if (error instanceof HttpError) {
+        const statusText = error.statusMessage ?? "";
+        const detail =
+          error.message && !error.message.startsWith(`${error.statusCode} `) ? error.message : statusText;
+        return {
+          status: error.statusCode,
+          headers: error.headers ?? undefined,
+          body: error.body,
+          failure: undefined,
+          message: this.redact(truncate(detail || statusText || "error")),
+          mayBeStored: false,
+        };
+      }
+      if (error instanceof TransportFailureError) {
+        return {
+          status: 0,
+          headers: undefined,
+          body: undefined,
+          failure: error.failure,
+          message: this.redact(error.message),
+          mayBeStored: error.mayBeStored,
+        };
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        status: 0,
+        headers: undefined,
+        body: undefined,
+        failure: "connection",
+        message: this.redact(truncate(message)),
+        mayBeStored: false,
+      };
+    }
+  }
+
+  private notDelivered(reason: string, afterMs: number, mayBeStored: boolean): NotDeliveredOutcome {
+    return Object.freeze({
+      kind: "not_delivered",
+      retryAt: this.opts.now() + Math.max(0, afterMs),
+      reason: this.redact(reason),
+      mayBeStored,
+    });
+  }
+
+  private stopCall(call: Call, outcome: NotDeliveredOutcome): void {
+    if (call.stopped) return;
+    call.stopped = outcome;
+    call.stop.abort();
+  }
+}
+
+function rejected(answer: Answer): RejectedOutcome {
+  return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
+}
+
+function fill(outcomes: LineOutcome[], indices: readonly number[], outcome: LineOutcome): void {
+  for (let k = 0; k < indices.length; k++) outcomes[indices[k]!] = outcome;
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
+}
+
+function summarise(call: Call): WriteResult {
+  let delivered = 0;
+  let rejectedCount = 0;
+  let notDelivered = 0;
+  let retryAt: number | undefined;
+  const { outcomes } = call;
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i]!;
+    if (o === DELIVERED) delivered++;
+    else if (o.kind === "rejected") rejectedCount++;
+    else if (o.kind === "not_delivered") {
+      notDelivered++;
+      if (retryAt === undefined || o.retryAt > retryAt) retryAt = o.retryAt;
+    } else delivered++;
+  }
+  return {
+    outcomes,
+    delivered,
+    rejected: rejectedCount,
+    notDelivered,
+    retryAt,
+    halted: call.halted,
+    requests: call.requests,
+  };
+}
