@@ -74,6 +74,8 @@ export function parseRetryAfter(
   if (/^\d+(\.\d+)?$/.test(trimmed)) {
     ms = Number(trimmed) * 1000;
   } else {
+    // An HTTP date has a day or month name; Date.parse alone would take "-5" as a year.
+    if (!/[a-z]/i.test(trimmed)) return undefined;
     const at = Date.parse(trimmed);
     if (Number.isNaN(at)) return undefined;
     ms = Math.max(0, at - now);

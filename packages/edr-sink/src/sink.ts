@@ -306,15 +306,12 @@ class RemoteSink implements Sink {
       };
     } catch (error) {
       if (error instanceof HttpError) {
-        const statusText = error.statusMessage ?? "";
-        const detail =
-          error.message && !error.message.startsWith(`${error.statusCode} `) ? error.message : statusText;
         return {
           status: error.statusCode,
           headers: error.headers ?? undefined,
           body: error.body,
           failure: undefined,
-          message: this.redact(truncate(detail || statusText || "error")),
+          message: this.redact(truncate(describeHttpError(error))),
           mayBeStored: false,
         };
       }
@@ -354,6 +351,15 @@ class RemoteSink implements Sink {
     call.stopped = outcome;
     call.stop.abort();
   }
+}
+
+/** The remote's reason: the client's reading of a JSON body, else the body text, else the status text. */
+function describeHttpError(error: HttpError): string {
+  const json: unknown = error.json;
+  if (json !== undefined && error.message !== "") return error.message;
+  const body = error.body?.trim();
+  if (body) return body;
+  return error.statusMessage ?? `HTTP ${error.statusCode}`;
 }
 
 function rejected(answer: Answer): RejectedOutcome {
