@@ -39,12 +39,13 @@ export async function createInfluxDB1Database(url: string, db: string): Promise<
 /**
  * Sends `body` (line protocol) to `POST /write?db=…&precision=…` and returns the status and body as data:
  * InfluxDB 1.6.7 answers 204, or 400 with `{"error":"…"}` (keeping the good lines of a partial batch).
+ * `precision` is `n`, `u`, `ms` or `s`; 1.6.7 reads any other spelling as ns.
  */
 export async function writeInfluxDB1(
   url: string,
   db: string,
   body: string,
-  precision: "n" | "u" | "ms" | "s" = "n",
+  precision = "n",
 ): Promise<InfluxDB1WriteResult> {
   const query = new URLSearchParams({ db, precision });
   return request(`${url}/write?${query.toString()}`, { method: "POST", body }, `write to ${db}`);
