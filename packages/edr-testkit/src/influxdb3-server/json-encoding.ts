@@ -1,0 +1,53 @@
+import type { StoredField } from "../stored-point.js";
+import { formatTime } from "./time.js";
+
+/** A value in a result row: a stored field or tag, or the time. */
+export type CellValue = StoredField | { type: "tag"; value: string } | { type: "time"; value: bigint };
+
+/** A result row: column -> value; a column absent from the map is NULL and is left out, as InfluxDB 3 does. */
+export type Row = Map<string, CellValue>;
+
+/** Prints one value as InfluxDB 3's JSON does; integers are printed exactly, never through a double. */
+export function encodeValue(cell: CellValue): string {
+  switch (cell.type) {
+    case "integer":
+    case "unsigned":
+      return cell.value.toString();
+    case "float":
+      return encodeFloat(cell.value);
+    case "boolean":
+      return cell.value ? "true" : "false";
+    case "string":
+    case "tag":
+      return JSON.stringify(cell.value);
+    case "time":
+      return JSON.stringify(formatTime(cell.value));
+  }
+}
+
+/** A whole float keeps a `.0` (arrow-json prints 21.0), so it never reads as an integer. */
+function encodeFloat(value: number): string {
+  if (Object.is(value, -0)) return "-0.0";
+  const text = String(value);
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
+/** One row as a JSON object with the columns in `columns` order, NULLs left out. */
+export function encodeRow(row: Row, columns: readonly string[]): string {
+  const parts: string[] = [];
+  for (const column of columns) {
+    const cell = row.get(column);
+    if (cell !== undefined) parts.push(`${JSON.stringify(column)}:${encodeValue(cell)}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+/** Rows as `format=json` (`[...]`, `[]` when empty) or `format=jsonl` (one per line, empty body when none). */
+export function encodeRows(
+  rows: readonly Row[],
+  columns: readonly string[],
+  format: "json" | "jsonl",
+): string {
+  const encoded = rows.map((row) => encodeRow(row, columns));
+  return format === "json" ? `[${encoded.join(",")}]` : encoded.map((line) => line + "\n").join("");
+}
