@@ -203,6 +203,23 @@ describe("start failures", () => {
     expect((error as RealServerError).message).toMatch(/did not answer within 300 ms[\s\S]*still warming up/);
   });
 
+  it("runs apt-get for the package when the binary is missing, saying what and why", async () => {
+    // The package is installed here, so apt-get has nothing to download; the binary path is not where the
+    // package puts it, so the helper must notice that the install did not help.
+    const lines: string[] = [];
+    const binaryPath = join(scripts, "influxd-not-here");
+    const error = await startInfluxDB1({ binaryPath, log: (line) => lines.push(line) }).catch(
+      (e: unknown) => e,
+    );
+    expect(lines[0]).toBe(
+      `[edr-testkit] installing the Debian package "influxdb" with apt-get ` +
+        `(${binaryPath} is missing: the integration tests run a real influxdb on 127.0.0.1)`,
+    );
+    expect(lines).toContain("[edr-testkit] $ apt-get install -y --no-install-recommends influxdb");
+    expect((error as RealServerError).code).toBe("INSTALL_FAILED");
+    expect((error as RealServerError).message).toContain(`${binaryPath} is still missing`);
+  });
+
   it("says what to run when the binary is missing and it is not root", async () => {
     vi.spyOn(process, "getuid").mockReturnValue(1000);
     try {

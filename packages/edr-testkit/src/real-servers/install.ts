@@ -15,8 +15,10 @@ export interface InstallRequest {
   log: (line: string) => void;
 }
 
-// One install per package per process: several vitest projects may start the same server at once.
-const pending = new Map<string, Promise<void>>();
+// One install per package per process: several vitest projects may start the same server at once, and
+// vitest may load this module once per project, hence globalThis.
+const PENDING_KEY = Symbol.for("edr-testkit.real-servers.installs");
+const pending = ((globalThis as { [PENDING_KEY]?: Map<string, Promise<void>> })[PENDING_KEY] ??= new Map());
 
 /**
  * Makes sure `request.binaryPath` exists, installing `request.aptPackage` with apt-get when it does not.
