@@ -1,0 +1,452 @@
+import { EdrTransformError } from "./errors.js";
+import {
+  INT64_MAX,
+  INT64_MIN,
+  UINT64_MAX,
+  setEntry,
+  type FieldType,
+  type FieldValue,
+  type Point,
+} from "./point.js";
+
+/** How the values of one field in one bucket become one value. */
+export type Aggregation = "avg" | "sum" | "min" | "max" | "count" | "first" | "last" | "median";
+
+const AGGREGATIONS: ReadonlyMap<string, number> = new Map([
+  ["avg", 0],
+  ["sum", 1],
+  ["min", 2],
+  ["max", 3],
+  ["count", 4],
+  ["first", 5],
+  ["last", 6],
+  ["median", 7],
+]);
+const AVG = 0;
+const SUM = 1;
+const MIN = 2;
+const MAX = 3;
+const COUNT = 4;
+const FIRST = 5;
+const LAST = 6;
+const MEDIAN = 7;
+
+/** Options of {@link downsample} and {@link createDownsampler}. */
+export interface DownsampleOptions {
+  /** Bucket width in milliseconds (a positive integer); buckets start at multiples of it since the epoch. */
+  intervalMs: number;
+  /**
+   * Aggregation per field name (in every table). Fields not named use `avg` when numeric and `last` when
+   * string or boolean. `avg`, `sum` and `median` of a string or boolean field fall back to `last`.
+   */
+  aggregations?: ReadonlyMap<string, Aggregation> | Readonly<Record<string, Aggregation>> | undefined;
+}
+
+/** Downsampled points, and what could not be aggregated (a field changing type, an integer sum overflowing). */
+export interface DownsampleResult {
+  points: Point[];
+  problems: string[];
+}
+
+/** What {@link Downsampler.add} took in. */
+export interface AddResult {
+  /** Points added to an open bucket. */
+  added: number;
+  /** Points of a bucket already emitted by `flushClosed`: not added, since a second point would overwrite it. */
+  late: Point[];
+  /** Points without a timestamp (they belong to no bucket), and fields whose type changed in a bucket. */
+  problems: string[];
+}
+
+/** A bucket still open: its series, its time range, and its aggregate so far. */
+export interface OpenBucket {
+  measurement: string;
+  tags: Readonly<Record<string, string>>;
+  startNs: bigint;
+  /** Exclusive end: the bucket is complete once no point before this time can arrive. */
+  endNs: bigint;
+  pointCount: number;
+  /** The point the bucket would emit now. */
+  partial: Point;
+}
+
+/** Streaming downsampling: add points as they come, emit buckets once they are closed. */
+export interface Downsampler {
+  add(points: readonly Point[]): AddResult;
+  /** Emits and forgets the buckets that end at or before `watermarkNs`; later points for them count as late. */
+  flushClosed(watermarkNs: bigint): DownsampleResult;
+  /** Emits and forgets every bucket. */
+  flushAll(): DownsampleResult;
+  /** The open buckets, oldest first. */
+  openBuckets(): OpenBucket[];
+  /** Start of the oldest open bucket, or undefined when none is open. */
+  oldestOpenStartNs(): bigint | undefined;
+}
+
+class Accumulator {
+  count = 0;
+  sumFloat = 0;
+  sumInt = 0n;
+  min: number | bigint | string | boolean = 0;
+  max: number | bigint | string | boolean = 0;
+  firstValue: FieldValue;
+  firstTime: bigint;
+  lastValue: FieldValue;
+  lastTime: bigint;
+  values: (number | bigint)[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly type: FieldType,
+    readonly aggregation: number,
+    value: FieldValue,
+    time: bigint,
+  ) {
+    this.firstValue = value;
+    this.firstTime = time;
+    this.lastValue = value;
+    this.lastTime = time;
+    this.min = value.value;
+    this.max = value.value;
+    if (aggregation === MEDIAN) this.values = [];
+  }
+}
+
+class Series {
+  current: Bucket | undefined = undefined;
+  readonly buckets = new Map<bigint, Bucket>();
+  constructor(
+    readonly key: string,
+    readonly order: number,
+    readonly measurement: string,
+    readonly tags: Record<string, string>,
+  ) {}
+}
+
+class Bucket {
+  readonly names: string[] = [];
+  readonly accumulators: Accumulator[] = [];
+  pointCount = 0;
+  constructor(
+    readonly series: Series,
+    readonly start: bigint,
+    readonly end: bigint,
+  ) {}
+}
+
+function isNumeric(type: FieldType): boolean {
+  return type === "float" || type === "integer" || type === "unsigned";
+}
+
+class DownsamplerImpl implements Downsampler {
+  private readonly interval: bigint;
+  private readonly aggregations: ReadonlyMap<string, number>;
+  private readonly series = new Map<string, Series>();
+  private closedUntil: bigint | undefined = undefined;
+  private problems: string[] = [];
+  private bucketCount = 0;
+
+  constructor(options: DownsampleOptions) {
+    const ms = options.intervalMs;
+    if (!Number.isSafeInteger(ms) || ms <= 0) {
+      throw new EdrTransformError(
+        "INVALID_CONFIG",
+        `intervalMs: expected a positive integer, got ${String(ms)}`,
+      );
+    }
+    this.interval = BigInt(ms) * 1_000_000n;
+    const aggregations = new Map<string, number>();
+    const given = options.aggregations;
+    const entries = given === undefined ? [] : given instanceof Map ? [...given] : Object.entries(given);
+    for (const [field, name] of entries as [string, string][]) {
+      const code = AGGREGATIONS.get(name);
+      if (code === undefined) {
+        throw new EdrTransformError(
+          "INVALID_CONFIG",
+          `aggregations: field ${JSON.stringify(field)}: expected one of avg, sum, min, max, count, first, last, median, got ${JSON.stringify(name)}`,
+        );
+      }
+      aggregations.set(field, code);
+    }
+    this.aggregations = aggregations;
+  }
+
+  add(points: readonly Point[]): AddResult {
+    const late: Point[] = [];
+    const problems: string[] = [];
+    let added = 0;
+    const interval = this.interval;
+    const closedUntil = this.closedUntil;
+    for (let p = 0; p < points.length; p++) {
+      const point = points[p]!;
+      const t = point.timestamp;
+      if (t === undefined) {
+        problems.push(
+          `point of ${JSON.stringify(point.measurement)} has no timestamp: it belongs to no bucket`,
+        );
+        continue;
+      }
+      const series = this.seriesOf(point);
+      let bucket = series.current;
+      if (bucket === undefined || t < bucket.start || t >= bucket.end) {
+        let start = t - (t % interval);
+        if (start > t) start -= interval; // floor, not truncation, before the epoch
+        if (closedUntil !== undefined && start + interval <= closedUntil) {
+          late.push(point);
+          continue;
+        }
+        bucket = series.buckets.get(start);
+        if (bucket === undefined) {
+          bucket = new Bucket(series, start, start + interval);
+          series.buckets.set(start, bucket);
+          this.bucketCount++;
+        }
+        series.current = bucket;
+      }
+      bucket.pointCount++;
+      added++;
+      const names = bucket.names;
+      const accumulators = bucket.accumulators;
+      let slot = 0;
+      const fields = point.fields;
+      for (const name in fields) {
+        const value = fields[name]!;
+        let acc: Accumulator | undefined;
+        // Points of a series usually list the same fields in the same order: try the same slot first.
+        if (slot < names.length && names[slot] === name) acc = accumulators[slot];
+        else {
+          const at = names.indexOf(name);
+          if (at >= 0) {
+            acc = accumulators[at];
+            slot = at;
+          }
+        }
+        slot++;
+        if (acc === undefined) {
+          let aggregation = this.aggregations.get(name);
+          if (aggregation === undefined) aggregation = isNumeric(value.type) ? AVG : LAST;
+          else if (
+            !isNumeric(value.type) &&
+            (aggregation === AVG || aggregation === SUM || aggregation === MEDIAN)
+          ) {
+            aggregation = LAST;
+          }
+          acc = new Accumulator(name, value.type, aggregation, value, t);
+          names.push(name);
+          accumulators.push(acc);
+          slot = names.length;
+          update(acc, value, t);
+          continue;
+        }
+        if (acc.type !== value.type) {
+          problems.push(
+            `field ${JSON.stringify(name)} of ${JSON.stringify(point.measurement)} is ${value.type} at ${t} but ${acc.type} earlier in its bucket: value left out`,
+          );
+          continue;
+        }
+        update(acc, value, t);
+      }
+    }
+    return { added, late, problems };
+  }
+
+  private seriesOf(point: Point): Series {
+    const tags = point.tags;
+    let key = point.measurement;
+    let previous = "";
+    let sorted = true;
+    for (const k in tags) {
+      if (k < previous) sorted = false;
+      previous = k;
+      key += "\u0000" + k + "\u0001" + tags[k]!;
+    }
+    if (!sorted) {
+      key = point.measurement;
+      for (const k of Object.keys(tags).sort()) key += "\u0000" + k + "\u0001" + tags[k]!;
+    }
+    let series = this.series.get(key);
+    if (series === undefined) {
+      const copy: Record<string, string> = {};
+      for (const k in tags) if (tags[k] !== "") setEntry(copy, k, tags[k]!);
+      series = new Series(key, this.series.size, point.measurement, copy);
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  flushClosed(watermarkNs: bigint): DownsampleResult {
+    if (this.closedUntil === undefined || watermarkNs > this.closedUntil) this.closedUntil = watermarkNs;
+    return this.flush((bucket) => bucket.end <= watermarkNs);
+  }
+
+  flushAll(): DownsampleResult {
+    return this.flush(() => true);
+  }
+
+  private flush(closed: (bucket: Bucket) => boolean): DownsampleResult {
+    const done: Bucket[] = [];
+    for (const series of this.series.values()) {
+      for (const [start, bucket] of series.buckets) {
+        if (!closed(bucket)) continue;
+        done.push(bucket);
+        series.buckets.delete(start);
+        if (series.current === bucket) series.current = undefined;
+      }
+      if (series.buckets.size === 0) this.series.delete(series.key);
+    }
+    this.bucketCount -= done.length;
+    done.sort(byStartThenSeries);
+    const problems = this.problems;
+    this.problems = [];
+    const points = done.map((bucket) => emit(bucket, problems));
+    return { points, problems };
+  }
+
+  openBuckets(): OpenBucket[] {
+    const open: Bucket[] = [];
+    for (const series of this.series.values())
+      for (const bucket of series.buckets.values()) open.push(bucket);
+    open.sort(byStartThenSeries);
+    return open.map((bucket) => ({
+      measurement: bucket.series.measurement,
+      tags: bucket.series.tags,
+      startNs: bucket.start,
+      endNs: bucket.end,
+      pointCount: bucket.pointCount,
+      partial: emit(bucket, []),
+    }));
+  }
+
+  oldestOpenStartNs(): bigint | undefined {
+    if (this.bucketCount === 0) return undefined;
+    let oldest: bigint | undefined;
+    for (const series of this.series.values()) {
+      for (const start of series.buckets.keys()) if (oldest === undefined || start < oldest) oldest = start;
+    }
+    return oldest;
+  }
+}
+
+function byStartThenSeries(a: Bucket, b: Bucket): number {
+  if (a.start !== b.start) return a.start < b.start ? -1 : 1;
+  return a.series.order - b.series.order;
+}
+
+function update(acc: Accumulator, value: FieldValue, t: bigint): void {
+  switch (acc.aggregation) {
+    case AVG:
+    case SUM:
+      acc.count++;
+      if (value.type === "float") acc.sumFloat += value.value;
+      else acc.sumInt += value.value as bigint;
+      return;
+    case COUNT:
+      acc.count++;
+      return;
+    case MIN:
+      if (acc.count++ === 0 || value.value < acc.min) acc.min = value.value;
+      return;
+    case MAX:
+      if (acc.count++ === 0 || value.value > acc.max) acc.max = value.value;
+      return;
+    case FIRST:
+      if (acc.count++ === 0 || t < acc.firstTime) {
+        acc.firstTime = t;
+        acc.firstValue = value;
+      }
+      return;
+    case LAST:
+      if (acc.count++ === 0 || t >= acc.lastTime) {
+        acc.lastTime = t;
+        acc.lastValue = value;
+      }
+      return;
+    default:
+      acc.count++;
+      acc.values!.push(value.value as number | bigint);
+  }
+}
+
+function emit(bucket: Bucket, problems: string[]): Point {
+  const fields: Record<string, FieldValue> = {};
+  const measurement = bucket.series.measurement;
+  for (const acc of bucket.accumulators) {
+    const value = result(acc);
+    if (typeof value === "string")
+      problems.push(
+        `field ${JSON.stringify(acc.name)} of ${JSON.stringify(measurement)} at ${bucket.start}: ${value}`,
+      );
+    else setEntry(fields, acc.name, value);
+  }
+  return { measurement, tags: { ...bucket.series.tags }, fields, timestamp: bucket.start };
+}
+
+/** The aggregate of one field in one bucket, or the reason there is none. */
+function result(acc: Accumulator): FieldValue | string {
+  switch (acc.aggregation) {
+    case AVG:
+      if (acc.type === "float") return { type: "float", value: acc.sumFloat / acc.count };
+      return { type: "float", value: divideToFloat(acc.sumInt, acc.count) };
+    case SUM:
+      if (acc.type === "float") return { type: "float", value: acc.sumFloat };
+      if (acc.type === "integer") {
+        if (acc.sumInt < INT64_MIN || acc.sumInt > INT64_MAX)
+          return `the integer sum ${acc.sumInt} leaves the int64 range`;
+        return { type: "integer", value: acc.sumInt };
+      }
+      if (acc.sumInt > UINT64_MAX) return `the unsigned sum ${acc.sumInt} leaves the uint64 range`;
+      return { type: "unsigned", value: acc.sumInt };
+    case COUNT:
+      return { type: "integer", value: BigInt(acc.count) };
+    case MIN:
+      return { type: acc.type, value: acc.min } as FieldValue;
+    case MAX:
+      return { type: acc.type, value: acc.max } as FieldValue;
+    case FIRST:
+      return acc.firstValue;
+    case LAST:
+      return acc.lastValue;
+    default: {
+      const values = acc.values!;
+      if (acc.type === "float") (values as number[]).sort((a, b) => a - b);
+      else (values as bigint[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const mid = values.length >> 1;
+      if (values.length % 2 === 1) return { type: "float", value: Number(values[mid]) };
+      const a = values[mid - 1]!;
+      const b = values[mid]!;
+      return {
+        type: "float",
+        value: typeof a === "bigint" ? Number(a + (b as bigint)) / 2 : a / 2 + (b as number) / 2,
+      };
+    }
+  }
+}
+
+/** sum / count as the nearest float, without letting a sum beyond 2^53 lose its low digits first. */
+function divideToFloat(sum: bigint, count: number): number {
+  const n = BigInt(count);
+  const quotient = sum / n;
+  return Number(quotient) + Number(sum - quotient * n) / count;
+}
+
+/**
+ * Builds a streaming downsampler: buckets aligned to multiples of `intervalMs` since the Unix epoch (like SQL
+ * `DATE_BIN` with the epoch as origin), one output point per table, tag set and bucket, stamped with the
+ * bucket start. Output types: `avg` and `median` are floats; `count` is an integer; `sum` keeps the type
+ * (integer sums are exact bigints); `min`, `max`, `first` and `last` keep the type.
+ */
+export function createDownsampler(options: DownsampleOptions): Downsampler {
+  return new DownsamplerImpl(options);
+}
+
+/** Builds a batch downsampler: every point of a batch aggregated, every bucket emitted (see {@link createDownsampler}). */
+export function downsample(options: DownsampleOptions): (points: readonly Point[]) => DownsampleResult {
+  // Validate once, up front.
+  createDownsampler(options);
+  return (points) => {
+    const downsampler = createDownsampler(options);
+    const added = downsampler.add(points);
+    const flushed = downsampler.flushAll();
+    return { points: flushed.points, problems: [...added.problems, ...flushed.problems] };
+  };
+}

@@ -1,0 +1,415 @@
+import { EdrTransformError } from "./errors.js";
+import { DOT, MINUS, NINE, ZERO, escapeName, formatFloat, isIntegerText, quoteString } from "./escape.js";
+import { setEntry, type FieldValue, type Point } from "./point.js";
+import { rowTimeToNanosText } from "./time.js";
+
+/** One row of `information_schema.columns` (extra keys such as `table_schema` are ignored). */
+export interface ColumnInfo {
+  column_name: string;
+  data_type: string;
+  /** When present, only the columns of the converted table are used, so all tables' columns can be passed. */
+  table_name?: string;
+}
+
+/**
+ * A cell as the SQL endpoint (parsed losslessly) or the engine hands it over: integers as exact text, bigint,
+ * safe-integer number or a lossless number (`{ value: "123" }`, which `lossless-json`'s LosslessNumber is);
+ * NULL as null or a missing key.
+ */
+export type RowValue = string | number | bigint | boolean | null | undefined | { readonly value: string };
+
+/** One row: column name to cell. */
+export type Row = Readonly<Record<string, unknown>>;
+
+/** A row that could not be converted, with the reason (a cell of the wrong type, a lossy number…). */
+export interface RowRejection {
+  /** Index of the row in the input. */
+  index: number;
+  reason: string;
+}
+
+/** What a conversion produced. */
+export interface RowsResult<T> {
+  /** One item per converted row, in input order. */
+  items: T[];
+  /** Rows skipped because no field was left (all NULL). */
+  skipped: number;
+  rejected: RowRejection[];
+}
+
+const TAG = 0;
+const INTEGER = 1;
+const UNSIGNED = 2;
+const FLOAT = 3;
+const STRING = 4;
+const BOOLEAN = 5;
+
+interface Column {
+  name: string;
+  kind: number;
+  /** For tags `,key=`, for fields `key=`, escaped once. */
+  prefix: string;
+}
+
+const FIELD_KINDS: ReadonlyMap<string, number> = new Map([
+  ["Int64", INTEGER],
+  ["UInt64", UNSIGNED],
+  ["Float64", FLOAT],
+  ["Utf8", STRING],
+  ["Boolean", BOOLEAN],
+]);
+
+// InfluxQL results add this key to every row; it is not a column.
+const INFLUXQL_MEASUREMENT_KEY = "iox::measurement";
+
+/** Converts rows of one table to line protocol or points; build it once per table schema. */
+export interface RowConverter {
+  readonly table: string;
+  /** Rows to lines of line protocol (the fast path: no point objects, numbers written from their exact text). */
+  toLines(rows: readonly Row[]): RowsResult<string>;
+  /** Rows to points. */
+  toPoints(rows: readonly Row[]): RowsResult<Point>;
+}
+
+/**
+ * Compiles the schema of `table` (rows of `information_schema.columns`: tags are `Dictionary(Int32, Utf8)`,
+ * fields `Int64`, `UInt64`, `Float64`, `Utf8`, `Boolean`, `time` a `Timestamp(…)`) into a converter.
+ * Throws an {@link EdrTransformError} (`INVALID_SCHEMA`) for an unknown type or a missing time column.
+ */
+export function createRowConverter(table: string, columns: readonly ColumnInfo[]): RowConverter {
+  const tags: Column[] = [];
+  const fields: Column[] = [];
+  let hasTime = false;
+  for (const column of columns) {
+    if (column.table_name !== undefined && column.table_name !== table) continue;
+    const name = column.column_name;
+    const type = column.data_type;
+    if (name === "time") {
+      if (!type.startsWith("Timestamp(")) {
+        throw new EdrTransformError(
+          "INVALID_SCHEMA",
+          `table ${JSON.stringify(table)}: column "time" has type ${JSON.stringify(type)}, expected Timestamp(ns)`,
+        );
+      }
+      hasTime = true;
+    } else if (type === "Dictionary(Int32, Utf8)") {
+      tags.push({ name, kind: TAG, prefix: "," + escapeName(name, "tag key") + "=" });
+    } else {
+      const kind = FIELD_KINDS.get(type);
+      if (kind === undefined) {
+        throw new EdrTransformError(
+          "INVALID_SCHEMA",
+          `table ${JSON.stringify(table)}: column ${JSON.stringify(name)} has type ${JSON.stringify(type)}, expected Dictionary(Int32, Utf8), Int64, UInt64, Float64, Utf8, Boolean or Timestamp(ns)`,
+        );
+      }
+      fields.push({ name, kind, prefix: escapeName(name, "field key") + "=" });
+    }
+  }
+  if (!hasTime) {
+    throw new EdrTransformError(
+      "INVALID_SCHEMA",
+      `table ${JSON.stringify(table)}: no "time" column in the schema`,
+    );
+  }
+  // Sorted tags make one canonical line per series, whatever order the schema listed them in.
+  tags.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return new Converter(table, escapeName(table, "measurement"), tags, fields);
+}
+
+/**
+ * Converts query rows of `table` to points (see {@link createRowConverter}); rows whose fields are all NULL
+ * are skipped and counted, rows with a cell that does not fit its column are rejected with the reason.
+ */
+export function rowsToPoints(
+  table: string,
+  rows: readonly Row[],
+  columns: readonly ColumnInfo[],
+): RowsResult<Point> {
+  return createRowConverter(table, columns).toPoints(rows);
+}
+
+/** Converts query rows of `table` straight to lines of line protocol (see {@link rowsToPoints}). */
+export function rowsToLines(
+  table: string,
+  rows: readonly Row[],
+  columns: readonly ColumnInfo[],
+): RowsResult<string> {
+  return createRowConverter(table, columns).toLines(rows);
+}
+
+class Converter implements RowConverter {
+  private readonly columnNames: Set<string>;
+
+  constructor(
+    readonly table: string,
+    private readonly measurement: string,
+    private readonly tags: readonly Column[],
+    private readonly fields: readonly Column[],
+  ) {
+    this.columnNames = new Set([
+      ...tags.map((c) => c.name),
+      ...fields.map((c) => c.name),
+      "time",
+      INFLUXQL_MEASUREMENT_KEY,
+    ]);
+  }
+
+  toLines(rows: readonly Row[]): RowsResult<string> {
+    const items: string[] = [];
+    const rejected: RowRejection[] = [];
+    let skipped = 0;
+    const tags = this.tags;
+    const fields = this.fields;
+    rows: for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      let line = this.measurement;
+      let present = 0;
+      for (let c = 0; c < tags.length; c++) {
+        const column = tags[c]!;
+        const v = row[column.name];
+        if (v === undefined) continue;
+        present++;
+        if (v === null || v === "") continue;
+        if (typeof v !== "string") {
+          rejected.push({ index: r, reason: this.cellReason(column, v, "a string") });
+          continue rows;
+        }
+        let escaped: string;
+        try {
+          escaped = escapeName(v, "tag value");
+        } catch (error) {
+          rejected.push({
+            index: r,
+            reason: `table ${JSON.stringify(this.table)}, tag ${JSON.stringify(column.name)}: ${(error as Error).message}`,
+          });
+          continue rows;
+        }
+        line += column.prefix + escaped;
+      }
+      let separator = " ";
+      for (let c = 0; c < fields.length; c++) {
+        const column = fields[c]!;
+        const v = row[column.name];
+        if (v === undefined) continue;
+        present++;
+        if (v === null) continue;
+        const text = cellText(column.kind, v);
+        if (text === undefined) {
+          rejected.push({ index: r, reason: this.cellReason(column, v, expected(column.kind)) });
+          continue rows;
+        }
+        line += separator + column.prefix + text;
+        separator = ",";
+      }
+      const time = rowTimeToNanosText(row.time);
+      if (time === undefined) {
+        rejected.push({ index: r, reason: this.timeReason(row.time) });
+        continue;
+      }
+      const unknown = this.unknownColumn(row, present + 1);
+      if (unknown !== undefined) {
+        rejected.push({ index: r, reason: unknown });
+        continue;
+      }
+      if (separator === " ") {
+        skipped++;
+        continue;
+      }
+      items.push(line + " " + time);
+    }
+    return { items, skipped, rejected };
+  }
+
+  toPoints(rows: readonly Row[]): RowsResult<Point> {
+    const items: Point[] = [];
+    const rejected: RowRejection[] = [];
+    let skipped = 0;
+    rows: for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const tags: Record<string, string> = {};
+      const fields: Record<string, FieldValue> = {};
+      let present = 0;
+      let fieldCount = 0;
+      for (const column of this.tags) {
+        const v = row[column.name];
+        if (v === undefined) continue;
+        present++;
+        if (v === null || v === "") continue;
+        if (typeof v !== "string") {
+          rejected.push({ index: r, reason: this.cellReason(column, v, "a string") });
+          continue rows;
+        }
+        setEntry(tags, column.name, v);
+      }
+      for (const column of this.fields) {
+        const v = row[column.name];
+        if (v === undefined) continue;
+        present++;
+        if (v === null) continue;
+        const value = cellValue(column.kind, v);
+        if (value === undefined) {
+          rejected.push({ index: r, reason: this.cellReason(column, v, expected(column.kind)) });
+          continue rows;
+        }
+        setEntry(fields, column.name, value);
+        fieldCount++;
+      }
+      const time = rowTimeToNanosText(row.time);
+      if (time === undefined) {
+        rejected.push({ index: r, reason: this.timeReason(row.time) });
+        continue;
+      }
+      const unknown = this.unknownColumn(row, present + 1);
+      if (unknown !== undefined) {
+        rejected.push({ index: r, reason: unknown });
+        continue;
+      }
+      if (fieldCount === 0) {
+        skipped++;
+        continue;
+      }
+      items.push({ measurement: this.table, tags, fields, timestamp: BigInt(time) });
+    }
+    return { items, skipped, rejected };
+  }
+
+  /** A column the schema does not know would be lost silently: name it instead. */
+  private unknownColumn(row: Row, known: number): string | undefined {
+    let count = 0;
+    for (const key in row) {
+      if (key !== INFLUXQL_MEASUREMENT_KEY) count++;
+    }
+    if (count === known) return undefined;
+    for (const key in row) {
+      if (!this.columnNames.has(key) && row[key] !== undefined) {
+        return `table ${JSON.stringify(this.table)}: column ${JSON.stringify(key)} is not in the schema (read the schema again)`;
+      }
+    }
+    return undefined;
+  }
+
+  private cellReason(column: Column, v: unknown, what: string): string {
+    return `table ${JSON.stringify(this.table)}, column ${JSON.stringify(column.name)}: expected ${what}, got ${describe(v)}`;
+  }
+
+  private timeReason(v: unknown): string {
+    return `table ${JSON.stringify(this.table)}, column "time": expected a zone-less UTC time like 2025-04-18T14:02:45.331 or integer nanoseconds within int64, got ${describe(v)}`;
+  }
+}
+
+function expected(kind: number): string {
+  switch (kind) {
+    case INTEGER:
+      return "an int64 (exact text, bigint, safe-integer number or lossless number)";
+    case UNSIGNED:
+      return "a uint64 (exact text, bigint, safe-integer number or lossless number)";
+    case FLOAT:
+      return "a finite float";
+    case STRING:
+      return "a string";
+    default:
+      return "a boolean";
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
+    return `lossless number ${(v as { value: string }).value}`;
+  }
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+}
+
+/** Text of an integer cell, or undefined. Numbers beyond 2^53 may already have lost digits: refused. */
+function integerText(v: unknown, signed: boolean): string | undefined {
+  let text: string;
+  if (typeof v === "string") text = v;
+  else if (typeof v === "number") {
+    if (!Number.isSafeInteger(v) || (!signed && v < 0)) return undefined;
+    return String(v);
+  } else if (typeof v === "bigint") text = v.toString();
+  else if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
+    text = (v as { value: string }).value;
+  } else return undefined;
+  return isIntegerText(text, 0, text.length, signed) ? text : undefined;
+}
+
+/** Whether `s` is a JSON-style number, which line protocol reads as the same float. */
+function isFloatText(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  if (i < n && s.charCodeAt(i) === MINUS) i++;
+  const start = i;
+  let c = 0;
+  while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
+  if (i === start) return false;
+  if (i < n && c === DOT) {
+    const f = ++i;
+    while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
+    if (i === f) return false;
+  }
+  if (i < n && (c === 101 || c === 69)) {
+    i++;
+    if (i < n && ((c = s.charCodeAt(i)) === 43 || c === MINUS)) i++;
+    const e = i;
+    while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
+    if (i === e) return false;
+    return i === n && Number.isFinite(Number(s));
+  }
+  return i === n;
+}
+
+function floatText(v: unknown): string | undefined {
+  if (typeof v === "number") return formatFloat(v);
+  let text: string;
+  if (typeof v === "string") text = v;
+  else if (typeof v === "bigint") return formatFloat(Number(v));
+  else if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
+    text = (v as { value: string }).value;
+  } else return undefined;
+  // Exact decimal text goes through as written: the remote rounds it to the same float we would.
+  return isFloatText(text) ? text : undefined;
+}
+
+function cellText(kind: number, v: unknown): string | undefined {
+  switch (kind) {
+    case FLOAT:
+      return floatText(v);
+    case INTEGER: {
+      const text = integerText(v, true);
+      return text === undefined ? undefined : text + "i";
+    }
+    case UNSIGNED: {
+      const text = integerText(v, false);
+      return text === undefined ? undefined : text + "u";
+    }
+    case STRING:
+      return typeof v === "string" ? quoteString(v) : undefined;
+    default:
+      return typeof v === "boolean" ? (v ? "true" : "false") : undefined;
+  }
+}
+
+function cellValue(kind: number, v: unknown): FieldValue | undefined {
+  switch (kind) {
+    case FLOAT: {
+      const text = floatText(v);
+      return text === undefined
+        ? undefined
+        : { type: "float", value: typeof v === "number" ? v : Number(text) };
+    }
+    case INTEGER: {
+      const text = integerText(v, true);
+      return text === undefined ? undefined : { type: "integer", value: BigInt(text) };
+    }
+    case UNSIGNED: {
+      const text = integerText(v, false);
+      return text === undefined ? undefined : { type: "unsigned", value: BigInt(text) };
+    }
+    case STRING:
+      return typeof v === "string" ? { type: "string", value: v } : undefined;
+    default:
+      return typeof v === "boolean" ? { type: "boolean", value: v } : undefined;
+  }
+}

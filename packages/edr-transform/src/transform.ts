@@ -1,0 +1,374 @@
+import { EdrTransformError } from "./errors.js";
+import { BACKSLASH, COMMA, HASH, NL, SPACE, TAB, escapeName } from "./escape.js";
+import { setEntry, type FieldValue, type Point } from "./point.js";
+import {
+  checkAgainstColumns,
+  composeRuleSets,
+  excludeRules,
+  filterRules,
+  renameFieldRules,
+  renameTableRules,
+  type ReplicationRules,
+  type RuleSet,
+  type TableRule,
+} from "./rules.js";
+import { FLAG_KEY_ESCAPED, LineScanner, STRIDE, unescapeName } from "./scanner.js";
+
+/** An item a transform could not carry over, with the reason; `index` is its position in the input batch. */
+export interface Rejection<T> {
+  index: number;
+  item: T;
+  reason: string;
+}
+
+/** What a transform did to a batch. */
+export interface TransformResult<T> {
+  /** What to replicate, in input order. */
+  items: T[];
+  /** Lines or points of tables the filter leaves out (and blank or comment lines). */
+  dropped: number;
+  /** Lines or points left with no field once excluded fields were removed. */
+  emptied: number;
+  /** Lines that are not valid line protocol, or whose renames would repeat a tag or field. */
+  rejected: Rejection<T>[];
+}
+
+/** A compiled set of table filter, exclusion and rename rules, applied to batches of lines or points. */
+export interface Transform {
+  /**
+   * Transforms lines of line protocol (one line per element). A line whose table no rule touches is
+   * returned as the same string, unparsed.
+   */
+  lines(lines: readonly string[]): TransformResult<string>;
+  /** Transforms points. A point whose table no rule touches is returned as the same object. */
+  points(points: readonly Point[]): TransformResult<Point>;
+  /**
+   * Checks the renames of `table` against the columns it has (e.g. from `information_schema.columns`);
+   * throws an {@link EdrTransformError} (`INVALID_CONFIG`) when a rename lands on a column that stays.
+   */
+  checkColumns(table: string, columns: Iterable<string>): void;
+}
+
+// A compiled table rule for the line path: names escaped once, nothing to do flagged.
+interface LineRule {
+  readonly table: string;
+  readonly drop: boolean;
+  readonly keep: boolean;
+  /** Escaped new measurement, or undefined. */
+  readonly measurement: string | undefined;
+  readonly rename: string | undefined;
+  /** Source key to escaped new key, or null to drop. */
+  readonly keys: ReadonlyMap<string, string | null>;
+  /** Source key to new key (unescaped), or null to drop. */
+  readonly names: ReadonlyMap<string, string | null>;
+  readonly renamesKeys: boolean;
+}
+
+function compileRule(table: string, rule: TableRule): LineRule {
+  const keys = new Map<string, string | null>();
+  let renamesKeys = false;
+  for (const [key, out] of rule.keys) {
+    keys.set(key, out === null ? null : escapeName(out, "field key"));
+    if (out !== null) renamesKeys = true;
+  }
+  return {
+    table,
+    drop: rule.drop,
+    keep: !rule.drop && rule.rename === undefined && rule.keys.size === 0,
+    measurement: rule.rename === undefined ? undefined : escapeName(rule.rename, "measurement"),
+    rename: rule.rename,
+    keys,
+    names: rule.keys,
+    renamesKeys,
+  };
+}
+
+const KEEP_RULE: LineRule = compileRule("", { drop: false, rename: undefined, keys: new Map() });
+const DROP_RULE: LineRule = compileRule("", { drop: true, rename: undefined, keys: new Map() });
+
+class RuleTransform implements Transform {
+  private readonly compiled = new Map<string, LineRule>();
+  private readonly otherRule: LineRule;
+  private readonly scanner = new LineScanner();
+  private keyNames: string[] = [];
+  private keyOuts: (string | null)[] = [];
+
+  constructor(readonly ruleSet: RuleSet) {
+    for (const [table, rule] of ruleSet.tables) this.compiled.set(table, compileRule(table, rule));
+    this.otherRule = ruleSet.dropOthers ? DROP_RULE : KEEP_RULE;
+  }
+
+  checkColumns(table: string, columns: Iterable<string>): void {
+    checkAgainstColumns(this.ruleSet, table, columns);
+  }
+
+  lines(lines: readonly string[]): TransformResult<string> {
+    const items: string[] = [];
+    const rejected: Rejection<string>[] = [];
+    let dropped = 0;
+    let emptied = 0;
+    // Batches usually hold runs of one table: remember the last measurement's raw text and rule.
+    let lastRaw = "\n";
+    let lastRule = this.otherRule;
+    for (let index = 0; index < lines.length; index++) {
+      let line = lines[index]!;
+      let rule: LineRule;
+      const after = line.charCodeAt(lastRaw.length);
+      if ((after === COMMA || after === SPACE) && line.startsWith(lastRaw)) {
+        rule = lastRule;
+      } else {
+        const first = line.charCodeAt(0);
+        if (first === SPACE || first === TAB || first === NL || first === HASH || line.length === 0) {
+          line = trimLeading(line);
+          if (line.length === 0) {
+            dropped++;
+            continue;
+          }
+        }
+        let i = 0;
+        let escaped = false;
+        const n = line.length;
+        for (; i < n; i++) {
+          const c = line.charCodeAt(i);
+          if (c === BACKSLASH) {
+            escaped = true;
+            i++;
+          } else if (c === COMMA || c === SPACE) break;
+        }
+        if (i > n) i = n;
+        const raw = line.slice(0, i);
+        const name = escaped ? unescapeName(line, 0, i, true) : raw;
+        rule = this.compiled.get(name) ?? this.otherRule;
+        if (i > 0) {
+          lastRaw = raw;
+          lastRule = rule;
+        }
+      }
+      if (rule.keep) {
+        items.push(line);
+      } else if (rule.drop) {
+        dropped++;
+      } else {
+        const out = this.rewrite(line, rule);
+        if (out === EMPTIED) emptied++;
+        else if (out === REJECTED) rejected.push({ index, item: line, reason: this.reason });
+        else items.push(out);
+      }
+    }
+    return { items, dropped, emptied, rejected };
+  }
+
+  private reason = "";
+
+  private rewrite(line: string, rule: LineRule): string {
+    const sc = this.scanner;
+    if (!sc.scan(line, 0, line.length)) {
+      this.reason = `column ${sc.errorAt + 1}: ${sc.errorReason}`;
+      return REJECTED;
+    }
+    let out = "";
+    let pos = 0;
+    if (rule.measurement !== undefined) {
+      out = rule.measurement;
+      pos = sc.measurementEnd;
+    }
+    const keys = rule.keys;
+    if (keys.size > 0) {
+      const entries = sc.entries;
+      const tagCount = sc.tagCount;
+      const total = tagCount + sc.fieldCount;
+      const names = this.keyNames;
+      const outs = this.keyOuts;
+      let renamed = false;
+      let emitted = 0;
+      for (let k = 0; k < total; k++) {
+        const base = k * STRIDE;
+        const keyStart = entries[base]!;
+        const keyEnd = entries[base + 1]!;
+        const key =
+          (entries[base + 4]! & FLAG_KEY_ESCAPED) !== 0
+            ? unescapeName(line, keyStart, keyEnd, false)
+            : line.slice(keyStart, keyEnd);
+        const mapped = keys.get(key);
+        names[k] = key;
+        outs[k] = key;
+        if (mapped === undefined) {
+          if (k >= tagCount) emitted++;
+          continue;
+        }
+        if (mapped === null) {
+          outs[k] = null;
+          if (k < tagCount) {
+            out += line.slice(pos, keyStart - 1); // drop ",key=value"
+            pos = entries[base + 3]!;
+          } else if (emitted > 0) {
+            out += line.slice(pos, keyStart - 1); // drop ",key=value"
+            pos = entries[base + 3]!;
+          } else {
+            out += line.slice(pos, keyStart); // drop "key=value," (or the last "key=value")
+            pos = k + 1 < total ? entries[base + STRIDE]! : entries[base + 3]!;
+          }
+          continue;
+        }
+        if (k >= tagCount) emitted++;
+        out += line.slice(pos, keyStart) + mapped;
+        pos = keyEnd;
+        outs[k] = rule.names.get(key)!;
+        renamed = true;
+      }
+      if (emitted === 0) return EMPTIED;
+      if (renamed && rule.renamesKeys) {
+        const clash = findClash(names, outs, total, rule);
+        if (clash !== undefined) {
+          this.reason = clash;
+          return REJECTED;
+        }
+      }
+    }
+    return out + line.slice(pos);
+  }
+
+  points(points: readonly Point[]): TransformResult<Point> {
+    const items: Point[] = [];
+    const rejected: Rejection<Point>[] = [];
+    let dropped = 0;
+    let emptied = 0;
+    for (let index = 0; index < points.length; index++) {
+      const point = points[index]!;
+      const rule = this.compiled.get(point.measurement) ?? this.otherRule;
+      if (rule.keep) {
+        items.push(point);
+        continue;
+      }
+      if (rule.drop) {
+        dropped++;
+        continue;
+      }
+      const names = rule.names;
+      const tags: Record<string, string> = {};
+      const fields: Record<string, FieldValue> = {};
+      let clash: string | undefined;
+      for (const key in point.tags) {
+        const mapped = names.get(key);
+        if (mapped === null) continue;
+        const out = mapped ?? key;
+        if (Object.hasOwn(tags, out)) clash ??= clashReason(point.measurement, key, out);
+        setEntry(tags, out, point.tags[key]!);
+      }
+      let fieldCount = 0;
+      for (const key in point.fields) {
+        const mapped = names.get(key);
+        if (mapped === null) continue;
+        const out = mapped ?? key;
+        if (Object.hasOwn(fields, out) || Object.hasOwn(tags, out))
+          clash ??= clashReason(point.measurement, key, out);
+        setEntry(fields, out, point.fields[key]!);
+        fieldCount++;
+      }
+      if (clash !== undefined) {
+        rejected.push({ index, item: point, reason: clash });
+        continue;
+      }
+      if (fieldCount === 0) {
+        emptied++;
+        continue;
+      }
+      const next: Point = { measurement: rule.rename ?? point.measurement, tags, fields };
+      if (point.timestamp !== undefined) next.timestamp = point.timestamp;
+      items.push(next);
+    }
+    return { items, dropped, emptied, rejected };
+  }
+}
+
+const EMPTIED = "\u0000emptied";
+const REJECTED = "\u0000rejected";
+
+function clashReason(table: string, key: string, out: string): string {
+  return `table ${JSON.stringify(table)}: renaming ${JSON.stringify(key)} to ${JSON.stringify(out)} repeats a tag or field of that name`;
+}
+
+function findClash(
+  names: string[],
+  outs: (string | null)[],
+  total: number,
+  rule: LineRule,
+): string | undefined {
+  for (let a = 0; a < total; a++) {
+    const out = outs[a];
+    if (out === null || out === undefined || out === names[a]) continue;
+    for (let b = 0; b < total; b++) {
+      if (b !== a && outs[b] === out) return clashReason(rule.table, names[a]!, out);
+    }
+  }
+  return undefined;
+}
+
+function trimLeading(line: string): string {
+  let start = 0;
+  for (;;) {
+    let c = 0;
+    while (start < line.length && ((c = line.charCodeAt(start)) === SPACE || c === TAB || c === NL)) start++;
+    if (start < line.length && line.charCodeAt(start) === HASH) {
+      const newline = line.indexOf("\n", start);
+      start = newline === -1 ? line.length : newline;
+      continue;
+    }
+    return start === 0 ? line : line.slice(start);
+  }
+}
+
+/** Keeps only the tables listed in `rules.tables` (all tables when absent or empty). */
+export function filterTables(rules: ReplicationRules): Transform {
+  return new RuleTransform(filterRules(rules));
+}
+
+/** Removes the fields (and tags of those names) listed per table in `rules.excludedFields`. */
+export function excludeFields(rules: ReplicationRules): Transform {
+  return new RuleTransform(excludeRules(rules));
+}
+
+/** Renames tables per `rules.tablesRename`. */
+export function renameTables(rules: ReplicationRules): Transform {
+  return new RuleTransform(renameTableRules(rules));
+}
+
+/**
+ * Renames fields, and tags of those names as the seed does, per table per `rules.fieldRenames`.
+ * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) when two names of a table are renamed to one.
+ */
+export function renameFields(rules: ReplicationRules): Transform {
+  return new RuleTransform(renameFieldRules(rules));
+}
+
+/**
+ * Chains transforms made by this package into one, compiled once: each line is scanned once however
+ * many transforms are chained. Later transforms see the table names earlier ones produced.
+ * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) for renames that collide once chained.
+ */
+export function composeTransforms(...transforms: Transform[]): Transform {
+  let set: RuleSet = { tables: new Map(), dropOthers: false };
+  for (const transform of transforms) {
+    if (!(transform instanceof RuleTransform)) {
+      throw new EdrTransformError(
+        "INVALID_CONFIG",
+        "composeTransforms: expected transforms made by edr-transform",
+      );
+    }
+    set = composeRuleSets(set, transform.ruleSet);
+  }
+  return new RuleTransform(set);
+}
+
+/**
+ * All of the seed's rules in the seed's order, every rule naming tables by their local name:
+ * filter tables, exclude fields, rename fields (and tags), rename tables.
+ */
+export function createTransform(rules: ReplicationRules): Transform {
+  return composeTransforms(
+    filterTables(rules),
+    excludeFields(rules),
+    renameFields(rules),
+    renameTables(rules),
+  );
+}
