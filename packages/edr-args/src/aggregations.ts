@@ -52,7 +52,7 @@ export function readAggregations(
       if (rules.default !== undefined) {
         issues.addNote(
           argument,
-          "has more than one function for all fields",
+          `has two functions for all fields (${rules.default} and ${fn}): keep one`,
           "at most one lone function name",
         );
         return undefined;

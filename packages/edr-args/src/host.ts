@@ -124,9 +124,11 @@ function normaliseHostname(host: string): string | undefined {
   if (host.startsWith("[")) {
     const address = host.slice(1, -1);
     // Zone ids (fe80::1%eth0) cannot be written in a URL without escaping; refuse them plainly.
-    return isIPv6(address) ? `[${new URL(`http://[${address}]`).hostname.slice(1, -1)}]` : undefined;
+    if (address.includes("%") || !isIPv6(address)) return undefined;
+    return new URL(`http://[${address}]`).hostname;
   }
-  if (host === "") return undefined;
+  // WHATWG URLs let through much that no DNS name holds ("a(b", a trailing NUL): take letters, digits, "-", "_", ".".
+  if (!/^[\p{L}\p{N}\p{M}._-]+$/u.test(host)) return undefined;
   // WHATWG URLs read "12.4" as 12.0.0.4 and "0x7f.1" as 127.0.0.1: anything that ends like a number must
   // be a plain dotted quad, so a typo is refused instead of silently reaching another address.
   const last = host.split(".").pop() ?? "";

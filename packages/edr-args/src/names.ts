@@ -74,6 +74,10 @@ export function readTables(argument: string, value: string, issues: IssueList): 
 
 /** Splits `table:rest` on the first `:`; adds an issue and returns undefined when there is none. */
 function splitTable(argument: string, segment: string, format: string, whole: string, issues: IssueList) {
+  if (segment === "") {
+    issues.add(argument, `${format} (no empty part between ".")`, whole);
+    return undefined;
+  }
   const colon = segment.indexOf(":");
   if (colon < 0) {
     issues.add(argument, `${format} (a ":" after the table name in ${showValue(segment)})`, whole);

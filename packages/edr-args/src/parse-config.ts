@@ -110,9 +110,12 @@ function readQueue(
   paths: PathContext,
 ): QueueConfig | undefined {
   const { get, issues } = values;
-  const maxSizeMb = optional(get("max_size"), DEFAULT_MAX_SIZE_MB, (text) =>
-    readInteger("max_size", text, issues, 1, Math.floor(Number.MAX_SAFE_INTEGER / MIB)),
-  );
+  const maxSizeMb = optional(get("max_size"), DEFAULT_MAX_SIZE_MB, (text) => {
+    const mb = readInteger("max_size", text, issues, 1);
+    if (mb === undefined || Number.isSafeInteger(mb * MIB)) return mb;
+    issues.add("max_size", `at most ${Math.floor(Number.MAX_SAFE_INTEGER / MIB)} (MB)`, text);
+    return undefined;
+  });
   const dirText = get("queue_dir") ?? nonEmpty(env[PLUGIN_DIR_ENV]) ?? "~/.plugins";
   const suffix = get("unique_file_suffix");
   if (suffix !== undefined && !/^[A-Za-z0-9_-]+$/.test(suffix)) {

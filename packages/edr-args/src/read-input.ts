@@ -26,6 +26,8 @@ export interface ArgumentValues {
 export function readInput(input: ArgsInput, mode: Mode): ArgumentValues {
   const issues = new IssueList();
   const values = new Map<string, string>();
+  // Given, but already reported as unusable: not "required" as well.
+  const unusable = new Set<string>();
   if (typeof input === "string") {
     const { args } = splitTriggerArguments(input, issues);
     for (const [key, value] of Object.entries(args)) values.set(key, value);
@@ -36,10 +38,10 @@ export function readInput(input: ArgsInput, mode: Mode): ArgumentValues {
         const value = unquote(String(raw).trim());
         if (SECRET_ARGUMENTS.has(key)) issues.addSecret(value);
         values.set(key, value);
-      } else if (SECRET_ARGUMENTS.has(key)) {
-        issues.addNote(key, `must be a string, not ${typeof raw}`, "a string");
       } else {
-        issues.add(key, "a string, number or boolean", safeShow(raw));
+        unusable.add(key);
+        if (SECRET_ARGUMENTS.has(key)) issues.addNote(key, `must be a string, not ${typeof raw}`, "a string");
+        else issues.add(key, "a string, number or boolean", safeShow(raw));
       }
     }
   }
@@ -64,18 +66,18 @@ export function readInput(input: ArgsInput, mode: Mode): ArgumentValues {
       `one of ${known.join(", ")}`,
     );
   }
-  const placeholders = new Set<string>();
   for (const [key, value] of values) {
     if (knownSet.has(key) && PLACEHOLDER.test(value)) {
       // The seed's examples read host=<remote_host>: say so plainly instead of "not a valid host".
-      placeholders.add(key);
+      unusable.add(key);
       const shown = SECRET_ARGUMENTS.has(key) ? "a placeholder" : `the placeholder ${value}`;
       issues.addNote(key, `is still ${shown} from an example: put the real value there`, "a real value");
     }
   }
-  const given = (name: string) => knownSet.has(name) && (values.get(name) ?? "") !== "";
+  const given = (name: string) =>
+    knownSet.has(name) && ((values.get(name) ?? "") !== "" || unusable.has(name));
   return {
-    get: (name) => (given(name) && !placeholders.has(name) ? values.get(name) : undefined),
+    get: (name) => (given(name) && !unusable.has(name) ? values.get(name) : undefined),
     has: given,
     issues,
   };

@@ -17,6 +17,10 @@ import type { ArgumentValues } from "./read-input.js";
 import type { PathContext } from "./scalars.js";
 import { readBoolean, readChoice, readInteger, readSize, resolvePath } from "./scalars.js";
 
+/** Control characters, which no database name needs and which would garble logs. */
+// eslint-disable-next-line no-control-regex -- matching them is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** The environment the parsers read tokens and `PLUGIN_DIR` from. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -40,9 +44,13 @@ export function readRemote(
     issues.addSecret(token);
   }
 
-  const database = get("database");
-  if (!has("database"))
+  let database = get("database");
+  if (!has("database")) {
     issues.addNote("database", "is required (the remote database name)", "a database name");
+  } else if (database !== undefined && CONTROL.test(database)) {
+    issues.add("database", "a database name without control characters", database);
+    database = undefined;
+  }
 
   const portText = get("port_override");
   let portOverride: number | undefined;

@@ -34,6 +34,8 @@ export function splitTriggerArguments(text: string, issues: IssueList = new Issu
       } else if (SECRET_ARGUMENTS.has(previousKey)) {
         // Most likely the rest of a secret that contained a comma: never echo it.
         issues.addNote(label, `no "=" after ${previousKey} (does its value contain a comma?)`, "key=value");
+      } else if (ARGUMENTS.some((spec) => spec.name === bare)) {
+        issues.addNote(bare, `has no "=" and no value (write ${bare}=<value>)`, `${bare}=<value>`);
       } else {
         issues.add(label, "key=value", bare);
       }
@@ -45,7 +47,7 @@ export function splitTriggerArguments(text: string, issues: IssueList = new Issu
     previousKey = key;
     if (SECRET_ARGUMENTS.has(key)) issues.addSecret(value);
     if (key === "") {
-      issues.addNote(label, 'a pair has no key before its "="', "key=value");
+      issues.addNote(label, 'has no name before its "="', "key=value");
       return;
     }
     if (key in args) {
