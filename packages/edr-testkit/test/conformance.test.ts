@@ -261,6 +261,18 @@ const DIFFER: DifferCase[] = [
   },
 ];
 
+// InfluxDB 3's own endpoint writes partially by default: from the same batch it must keep exactly what 1.6.7
+// keeps, and name each rejected line as the wire reference says (1-based over non-blank, non-comment lines,
+// `original_line` cut to 20 bytes). `before` is written first, in its own request.
+// prettier-ignore
+const PARTIAL: { name: string; before?: string; body: string; rejected: [number, string][] }[] = [
+  { name: "a bad line in the middle", body: "m f=1 1\nm f=oops 2\nm f=3 3", rejected: [[2, "m f=oops 2"]] },
+  { name: "line numbers skip blank lines and comments", body: "# header\n\nm f=1 1\n\n# note\nm f=oops 2\nm f=3 3", rejected: [[2, "m f=oops 2"]] },
+  { name: "original_line is cut to 20 bytes", body: "m f=1 1\nmeasurement_with_a_long_name f=oops 2", rejected: [[2, "measurement_with_a_l"]] },
+  { name: "several bad lines", body: "m f=1 1\nbad\nm f=2 2\nm f= 3", rejected: [[2, "bad"], [4, "m f= 3"]] },
+  { name: "a type conflict with a stored column", before: "m f=1 1", body: "m f=2 2\nm f=3i 3\nm f=4 4", rejected: [[2, "m f=3i 3"]] },
+];
+
 describe("line protocol conformance: test server vs InfluxDB 1.6.7 over v1 /write", () => {
   const influxdb1 = inject("influxdb1Url");
   let server: InfluxDB3TestServer;
@@ -273,23 +285,27 @@ describe("line protocol conformance: test server vs InfluxDB 1.6.7 over v1 /writ
     await server.close();
   });
 
+  type Side = { statuses: number[]; bodies: string[]; points: StoredPoint[] };
+
+  /**
+   * Writes each body to a fresh database on both servers; the test server gets them on `v3Path(db)` (v1
+   * `/write` unless told otherwise). Returns statuses, bodies and the sorted points of each side.
+   */
   async function writeBoth(
     writes: string[],
     precision: string,
-  ): Promise<{
-    influx1: { statuses: number[]; bodies: string[]; points: StoredPoint[] };
-    v3: { statuses: number[]; bodies: string[]; points: StoredPoint[] };
-  }> {
+    v3Path: (db: string) => string = (db) => `/write?db=${db}&precision=${precision}`,
+  ): Promise<{ influx1: Side; v3: Side }> {
     const db = `conformance_${++dbCounter}`;
     await createInfluxDB1Database(influxdb1, db);
     server.reset();
-    const influx1 = { statuses: [] as number[], bodies: [] as string[], points: [] as StoredPoint[] };
-    const v3 = { statuses: [] as number[], bodies: [] as string[], points: [] as StoredPoint[] };
+    const influx1: Side = { statuses: [], bodies: [], points: [] };
+    const v3: Side = { statuses: [], bodies: [], points: [] };
     for (const body of writes) {
       const a = await writeInfluxDB1(influxdb1, db, body, precision);
       influx1.statuses.push(a.status);
       influx1.bodies.push(a.body);
-      const b = await fetch(`${server.url}/write?db=${db}&precision=${precision}`, { method: "POST", body });
+      const b = await fetch(`${server.url}${v3Path(db)}`, { method: "POST", body });
       v3.statuses.push(b.status);
       v3.bodies.push(await b.text());
     }
@@ -330,6 +346,29 @@ describe("line protocol conformance: test server vs InfluxDB 1.6.7 over v1 /writ
         expect(v3.statuses).toEqual(c.influxdb3.statuses);
         expect(v3.points).toEqual(sortStoredPoints(c.influxdb3.stored));
         c.influxdb3.bodies?.forEach((pattern, i) => pattern && expect(v3.bodies[i]).toMatch(pattern));
+      });
+    }
+  });
+
+  describe("/api/v3/write_lp keeps the good lines of a batch, as 1.6.7 does", () => {
+    for (const c of PARTIAL) {
+      it(c.name, async () => {
+        const writes = c.before === undefined ? [c.body] : [c.before, c.body];
+        const { influx1, v3 } = await writeBoth(
+          writes,
+          "n",
+          (db) => `/api/v3/write_lp?db=${db}&precision=nanosecond`,
+        );
+        expect(influx1.points.length).toBeGreaterThan(0);
+        expect(v3.points).toEqual(influx1.points);
+        expect(influx1.statuses.at(-1)).toBe(400);
+        expect(v3.statuses.at(-1)).toBe(400);
+        const answer = JSON.parse(v3.bodies.at(-1) ?? "") as {
+          error: string;
+          data: { line_number: number; original_line: string; error_message: string }[];
+        };
+        expect(answer.error).toBe("partial write of line protocol occurred");
+        expect(answer.data.map((d) => [d.line_number, d.original_line])).toEqual(c.rejected);
       });
     }
   });
