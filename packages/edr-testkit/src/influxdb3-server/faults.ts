@@ -1,3 +1,5 @@
+import { TestServerError } from "./errors.js";
+
 /** Which requests a fault applies to: writes (the default), queries, or every request. */
 export type FaultTarget = "write" | "query" | "any";
 
@@ -68,12 +70,12 @@ export class FaultState {
 
   failFraction(f: number, options: FailureOptions, seed?: number): void {
     if (!(f >= 0 && f <= 1))
-      throw new RangeError(`[edr-testkit] failFraction: expected 0 <= f <= 1, got ${f}`);
+      throw new TestServerError("INVALID_ARGUMENT", `failFraction: expected 0 <= f <= 1, got ${f}`);
     this.fraction = { f, options, next: seed === undefined ? Math.random : mulberry32(seed) };
   }
 
   delay(ms: number, on: FaultTarget = "write"): void {
-    if (!(ms >= 0)) throw new RangeError(`[edr-testkit] delay: expected ms >= 0, got ${ms}`);
+    if (!(ms >= 0)) throw new TestServerError("INVALID_ARGUMENT", `delay: expected ms >= 0, got ${ms}`);
     this.delayMs = ms;
     this.delayOn = on;
   }
@@ -158,7 +160,7 @@ function isJson(text: string): boolean {
 
 function checkCount(name: string, n: number): void {
   if (!Number.isInteger(n) || n < 0)
-    throw new RangeError(`[edr-testkit] ${name}: expected a whole count >= 0, got ${n}`);
+    throw new TestServerError("INVALID_ARGUMENT", `${name}: expected a whole count >= 0, got ${n}`);
 }
 
 /** A small seeded PRNG so that `failFraction(f, o, seed)` fails the same requests on every run. */

@@ -19,8 +19,8 @@ export interface BodyLine {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const INT_RE = /^[+-]?\d+i$/;
+const FLOAT_RE = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INT_RE = /^-?\d+i$/;
 const UINT_RE = /^\d+u$/;
 const TIMESTAMP_RE = /^-?\d+$/;
 const TRUE_WORDS = new Set(["t", "T", "true", "True", "TRUE"]);

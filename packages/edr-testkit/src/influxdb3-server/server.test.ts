@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import { TestServerError } from "./errors.js";
 import { startInfluxDB3Server, type InfluxDB3ServerOptions, type InfluxDB3TestServer } from "./server.js";
 
 const open: InfluxDB3TestServer[] = [];
@@ -232,7 +233,7 @@ describe("fault switches", () => {
     const failed = first.filter((s) => s === 500).length;
     expect(failed).toBeGreaterThan(4);
     expect(failed).toBeLessThan(16);
-    expect(() => open[0]!.faults.failFraction(1.5, { status: 500 })).toThrow(RangeError);
+    expect(() => open[0]!.faults.failFraction(1.5, { status: 500 })).toThrow(TestServerError);
   });
 
   it("faults can target queries or every request", async () => {
@@ -304,9 +305,9 @@ describe("fault switches", () => {
 
   it("rejects bad counts", async () => {
     const server = await start();
-    expect(() => server.faults.failNext(-1, { status: 500 })).toThrow(RangeError);
-    expect(() => server.faults.stall(1.5)).toThrow(RangeError);
-    expect(() => server.faults.delay(-1)).toThrow(RangeError);
+    expect(() => server.faults.failNext(-1, { status: 500 })).toThrow(TestServerError);
+    expect(() => server.faults.stall(1.5)).toThrow(TestServerError);
+    expect(() => server.faults.delay(-1)).toThrow(TestServerError);
   });
 });
 
@@ -330,6 +331,7 @@ describe("writeDelayMs and close()", () => {
     await Promise.all([server.close(), server.close()]);
     await server.close();
     await expect(write(server)).rejects.toThrow();
+    await expect(server.faults.accept()).rejects.toMatchObject({ code: "CLOSED" });
   });
 });
 

@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { StoredPoint } from "../stored-point.js";
 import { checkAuth, UNAUTHENTICATED_BODY } from "./auth.js";
 import { readBody } from "./body.js";
+import { TestServerError } from "./errors.js";
 import { FaultState, type FaultSwitches } from "./faults.js";
 import type { Reply } from "./reply.js";
 import { classify, route, type RouteContext } from "./router.js";
@@ -170,7 +171,7 @@ export async function startInfluxDB3Server(
   await listen(options.port ?? 0);
   const address = server.address();
   if (address === null || typeof address === "string")
-    throw new Error("[edr-testkit] server has no TCP address");
+    throw new TestServerError("NO_ADDRESS", "the server has no TCP address");
   const port = address.port;
 
   let closing: Promise<void> | undefined;
@@ -183,7 +184,7 @@ export async function startInfluxDB3Server(
     stall: (n, on) => faultState.stall(n, on),
     refuse: () => stopListening(),
     accept: async () => {
-      if (closed) throw new Error("[edr-testkit] accept(): the server is closed");
+      if (closed) throw new TestServerError("CLOSED", "accept(): the server is closed");
       if (!server.listening) await listen(port);
     },
     clear: () => faultState.clear(),
