@@ -43,7 +43,9 @@ describe("hashSeries", () => {
   it("depends only on the series key (property)", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string(), (key, rest) => {
-        const k = seriesKey(`${key.replace(/ /g, "\\ ")}`);
+        const k = seriesKey(key.replace(/ /g, "\\ "));
+        // A key ending in a backslash would escape the space that ends it: no line has such a key.
+        fc.pre(!k.endsWith("\\"));
         expect(hashSeries(`${k} ${rest}`)).toBe(hashSeries(`${k} other=1`));
       }),
     );
