@@ -7,7 +7,13 @@ const WINDOW_BYTES = 1 << 20;
 /** A member read from disk: its header and length, or why it could not be read. */
 export type ReadMember =
   | { readonly ok: true; readonly header: MemberHeader; readonly raw: Uint8Array; readonly length: number }
-  | { readonly ok: false; readonly reason: string; readonly length: number | undefined };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** Known when the header is sound and the member ends inside the segment: it can be skipped. */
+      readonly length: number | undefined;
+      readonly header: MemberHeader | undefined;
+    };
 
 /**
  * Reads members through a window of up to 1 MiB, so that walking or draining many small members costs one
@@ -68,24 +74,28 @@ export class MemberReader {
    */
   async member(seg: Segment, offset: number, verify: boolean): Promise<ReadMember> {
     const header = await this.header(seg, offset);
-    if (header === "bad") return { ok: false, reason: "not a gzip member header", length: undefined };
-    if (header === "short") return { ok: false, reason: "header cut short (torn write)", length: undefined };
+    if (header === "bad")
+      return { ok: false, reason: "not a gzip member header", length: undefined, header: undefined };
+    if (header === "short") {
+      return { ok: false, reason: "header cut short (torn write)", length: undefined, header: undefined };
+    }
     const avail = seg.size - offset;
     if (header.bodyLength !== undefined) {
       const length = header.headerLength + header.bodyLength + 8;
-      if (length > avail)
-        return { ok: false, reason: "member ends past end of file (torn write)", length: undefined };
+      if (length > avail) {
+        return { ok: false, reason: "member ends past end of file (torn write)", length: undefined, header };
+      }
       if (!verify) return { ok: true, header, raw: new Uint8Array(0), length };
       const buf = await this.bytes(seg, offset, length);
       const d = decodeMember(buf, 0, header, this.codec);
       return typeof d === "string"
-        ? { ok: false, reason: d, length }
+        ? { ok: false, reason: d, length, header }
         : { ok: true, header, raw: d.raw, length };
     }
     // A foreign member (Python's gzip module): its length is known only by inflating it.
     const buf = await this.bytes(seg, offset, avail);
     const d = decodeMember(buf, 0, header, this.codec);
-    if (typeof d === "string") return { ok: false, reason: d, length: undefined };
+    if (typeof d === "string") return { ok: false, reason: d, length: undefined, header };
     return { ok: true, header, raw: d.raw, length: d.memberLength };
   }
 }

@@ -92,6 +92,13 @@ export async function createQueue(options: QueueOptions): Promise<Queue> {
       }
       while (off < seg.size) {
         const m = await reader.member(seg, off, !seg.sealed);
+        if (!m.ok && m.length !== undefined && m.header?.count !== undefined) {
+          // A corrupt member with a sound header, inside the file: later members are still good. It
+          // stays counted; reading quarantines it and moves past it.
+          entries += m.header.count;
+          off += m.length;
+          continue;
+        }
         if (!m.ok) {
           const file = seg.sealed ? paths.sealed(seg.seq) : paths.head;
           const bytes = seg.size - off;
@@ -154,15 +161,22 @@ export async function createQueue(options: QueueOptions): Promise<Queue> {
 }
 
 async function prepareDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    const s = await stat(dir);
-    if (!s.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-  } catch (error) {
-    throw new QueueError(
+  const fail = (what: string, error?: unknown): QueueError =>
+    new QueueError(
       "IO",
-      `createQueue: dir ${JSON.stringify(dir)}: expected a directory we can create or use, got ${errnoCode(error) ?? ""} ${(error as Error).message}`,
-      { cause: error },
+      `createQueue: dir ${JSON.stringify(dir)}: expected a directory we can use, ${what}`,
+      {
+        cause: error,
+      },
     );
+  const existing = await stat(dir).catch((error: unknown) => {
+    if (errnoCode(error) === "ENOENT") return undefined;
+    throw fail(`got ${(error as Error).message}`, error);
+  });
+  if (existing && !existing.isDirectory()) throw fail("got a file that is not a directory (ENOTDIR)");
+  if (!existing) {
+    await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      throw fail(`could not create it: ${(error as Error).message}`, error);
+    });
   }
 }

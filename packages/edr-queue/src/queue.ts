@@ -365,8 +365,7 @@ export class DiskQueue implements Queue {
     } else {
       reason = m.reason;
       skip = m.length ?? seg.size - offset;
-      const h = await this.reader.header(seg, offset);
-      if (typeof h === "object" && h.count !== undefined) this.entries -= h.count;
+      if (m.header?.count !== undefined) this.entries -= m.header.count;
     }
     const event = await quarantineBytes(
       this.paths.quarantine,
