@@ -35,11 +35,18 @@ const MEDIAN = 7;
 export interface DownsampleOptions {
   /** Bucket width in milliseconds (a positive integer); buckets start at multiples of it since the epoch. */
   intervalMs: number;
-  /**
-   * Aggregation per field name (in every table). Fields not named use `avg` when numeric and `last` when
-   * string or boolean. `avg`, `sum` and `median` of a string or boolean field fall back to `last`.
-   */
-  aggregations?: ReadonlyMap<string, Aggregation> | Readonly<Record<string, Aggregation>> | undefined;
+  /** Which aggregation each field gets (the shape edr-args produces). */
+  aggregations?: AggregationRules | undefined;
+}
+
+/**
+ * Aggregation per table and field, and one for every other field. Without `default`, numeric fields use
+ * `avg` and string and boolean fields `last`. `avg`, `sum` and `median` of a string or boolean field fall back
+ * to `last`. Tables are named as the points given to the downsampler name them.
+ */
+export interface AggregationRules {
+  default?: Aggregation | undefined;
+  fields?: ReadonlyMap<string, ReadonlyMap<string, Aggregation>> | undefined;
 }
 
 /** Downsampled points, and what could not be aggregated (a field changing type, an integer sum overflowing). */
@@ -120,6 +127,7 @@ class Series {
     readonly order: number,
     readonly measurement: string,
     readonly tags: Record<string, string>,
+    readonly aggregations: ReadonlyMap<string, number> | undefined,
   ) {}
 }
 
@@ -140,11 +148,13 @@ function isNumeric(type: FieldType): boolean {
 
 class DownsamplerImpl implements Downsampler {
   private readonly interval: bigint;
-  private readonly aggregations: ReadonlyMap<string, number>;
+  private readonly aggregations = new Map<string, ReadonlyMap<string, number>>();
+  private readonly defaultAggregation: number | undefined;
   private readonly series = new Map<string, Series>();
   private closedUntil: bigint | undefined = undefined;
   private problems: string[] = [];
   private bucketCount = 0;
+  private order = 0;
 
   constructor(options: DownsampleOptions) {
     const ms = options.intervalMs;
@@ -155,20 +165,14 @@ class DownsamplerImpl implements Downsampler {
       );
     }
     this.interval = BigInt(ms) * 1_000_000n;
-    const aggregations = new Map<string, number>();
-    const given = options.aggregations;
-    const entries = given === undefined ? [] : given instanceof Map ? [...given] : Object.entries(given);
-    for (const [field, name] of entries as [string, string][]) {
-      const code = AGGREGATIONS.get(name);
-      if (code === undefined) {
-        throw new EdrTransformError(
-          "INVALID_CONFIG",
-          `aggregations: field ${JSON.stringify(field)}: expected one of avg, sum, min, max, count, first, last, median, got ${JSON.stringify(name)}`,
-        );
-      }
-      aggregations.set(field, code);
+    const rules = options.aggregations;
+    this.defaultAggregation =
+      rules?.default === undefined ? undefined : aggregationCode(rules.default, "default");
+    for (const [table, fields] of rules?.fields ?? []) {
+      const codes = new Map<string, number>();
+      for (const [field, name] of fields) codes.set(field, aggregationCode(name, `${table}:${field}`));
+      this.aggregations.set(table, codes);
     }
-    this.aggregations = aggregations;
   }
 
   add(points: readonly Point[]): AddResult {
@@ -223,7 +227,7 @@ class DownsamplerImpl implements Downsampler {
         }
         slot++;
         if (acc === undefined) {
-          let aggregation = this.aggregations.get(name);
+          let aggregation = series.aggregations?.get(name) ?? this.defaultAggregation;
           if (aggregation === undefined) aggregation = isNumeric(value.type) ? AVG : LAST;
           else if (
             !isNumeric(value.type) &&
@@ -268,7 +272,13 @@ class DownsamplerImpl implements Downsampler {
     if (series === undefined) {
       const copy: Record<string, string> = {};
       for (const k in tags) if (tags[k] !== "") setEntry(copy, k, tags[k]!);
-      series = new Series(key, this.series.size, point.measurement, copy);
+      series = new Series(
+        key,
+        this.order++,
+        point.measurement,
+        copy,
+        this.aggregations.get(point.measurement),
+      );
       this.series.set(key, series);
     }
     return series;
@@ -325,6 +335,17 @@ class DownsamplerImpl implements Downsampler {
     }
     return oldest;
   }
+}
+
+function aggregationCode(name: unknown, where: string): number {
+  const code = typeof name === "string" ? AGGREGATIONS.get(name) : undefined;
+  if (code === undefined) {
+    throw new EdrTransformError(
+      "INVALID_CONFIG",
+      `aggregations: ${where}: expected one of avg, sum, min, max, count, first, last, median, got ${JSON.stringify(name)}`,
+    );
+  }
+  return code;
 }
 
 function byStartThenSeries(a: Bucket, b: Bucket): number {

@@ -42,6 +42,7 @@ export {
   createDownsampler,
   type Aggregation,
   type AddResult,
+  type AggregationRules,
   type DownsampleOptions,
   type DownsampleResult,
   type Downsampler,
