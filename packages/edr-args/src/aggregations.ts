@@ -101,5 +101,7 @@ export function readAggregations(
     }
     rules.fields.set(table, fields);
   }
-  return ok ? rules : undefined;
+  if (!ok) return undefined;
+  // The lone function first, so that a printed config reads in the order it applies.
+  return rules.default === undefined ? rules : { default: rules.default, fields: rules.fields };
 }

@@ -143,8 +143,10 @@ export function readTransform(values: ArgumentValues, mode: Mode): TransformConf
   ) {
     return undefined;
   }
-  const transform: TransformConfig = { excludedFields, tablesRename, fieldRenames };
-  if (tables !== undefined) transform.tables = tables;
+  const transform: TransformConfig =
+    tables === undefined
+      ? { excludedFields, tablesRename, fieldRenames }
+      : { tables, excludedFields, tablesRename, fieldRenames };
   if (intervalMs !== undefined) transform.downsampling = { intervalMs, aggregations };
   return transform;
 }
