@@ -26,6 +26,7 @@ import {
   type RealServer,
 } from "../src/index.js";
 import type { StoredPoint } from "../src/stored-point.js";
+import { setup as globalSetup } from "../src/vitest-global-setup.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/start-and-hold.ts", import.meta.url));
 
@@ -311,5 +312,20 @@ describe("startVictoriaMetrics", () => {
     await server.stop();
     expect(await waitUntilDead(server.pid)).toBe(true);
     expect(existsSync(server.dir)).toBe(false);
+  });
+});
+
+describe("vitest global setup", () => {
+  it("provides both URLs, and its teardown stops both servers", async () => {
+    const provided = new Map<string, unknown>();
+    const project = { provide: (key: string, value: unknown) => provided.set(key, value) };
+    const teardown = await globalSetup(project as unknown as Parameters<typeof globalSetup>[0]);
+    const influxdb1 = provided.get("influxdb1Url") as string;
+    const victoriaMetrics = provided.get("victoriaMetricsUrl") as string;
+    expect((await fetch(`${influxdb1}/ping`)).status).toBe(204);
+    expect((await fetch(`${victoriaMetrics}/health`)).status).toBe(200);
+    await teardown();
+    await expect(fetch(`${influxdb1}/ping`)).rejects.toThrow();
+    await expect(fetch(`${victoriaMetrics}/health`)).rejects.toThrow();
   });
 });
