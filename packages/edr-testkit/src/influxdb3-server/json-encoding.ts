@@ -33,13 +33,18 @@ function encodeFloat(value: number): string {
 }
 
 /** One row as a JSON object with the columns in `columns` order, NULLs left out. */
-export function encodeRow(row: Row, columns: readonly string[]): string {
-  const parts: string[] = [];
-  for (const column of columns) {
-    const cell = row.get(column);
-    if (cell !== undefined) parts.push(`${JSON.stringify(column)}:${encodeValue(cell)}`);
+export function encodeRow(row: Row, columns: readonly string[], keys = encodeKeys(columns)): string {
+  let out = "";
+  for (let i = 0; i < columns.length; i++) {
+    const cell = row.get(columns[i]!);
+    if (cell !== undefined) out += `${out === "" ? "" : ","}${keys[i]}${encodeValue(cell)}`;
   }
-  return `{${parts.join(",")}}`;
+  return `{${out}}`;
+}
+
+/** `"name":` for each column, built once per result rather than once per row. */
+function encodeKeys(columns: readonly string[]): string[] {
+  return columns.map((c) => `${JSON.stringify(c)}:`);
 }
 
 /** Rows as `format=json` (`[...]`, `[]` when empty) or `format=jsonl` (one per line, empty body when none). */
@@ -48,6 +53,7 @@ export function encodeRows(
   columns: readonly string[],
   format: "json" | "jsonl",
 ): string {
-  const encoded = rows.map((row) => encodeRow(row, columns));
+  const keys = encodeKeys(columns);
+  const encoded = rows.map((row) => encodeRow(row, columns, keys));
   return format === "json" ? `[${encoded.join(",")}]` : encoded.map((line) => line + "\n").join("");
 }

@@ -63,6 +63,11 @@ export function parseBody(body: string): BodyLine[] {
 
 class LineError extends Error {}
 
+/** Characters that end the fast path of an identifier: a backslash, a newline, a space, a comma or a stop. */
+function isSpecial(code: number, stops: string): boolean {
+  return code === 92 || code === 10 || code === 32 || code === 44 || (code === 61 && stops.includes("="));
+}
+
 /** Parses one line of line protocol strictly (no newline inside, except in quoted strings). */
 export function parseLine(line: string): ParsedLine | { error: string } {
   try {
@@ -134,6 +139,10 @@ class LineParser {
   private identifier(stops: string, escapable: string, what: string): string {
     let out = "";
     const s = this.s;
+    // Fast path: most names have no escapes, so slice up to the first special character.
+    const start = this.pos;
+    while (this.pos < s.length && !isSpecial(s.charCodeAt(this.pos), stops)) this.pos++;
+    out = s.slice(start, this.pos);
     while (this.pos < s.length) {
       const c = s[this.pos]!;
       if (c === "\\" && this.pos + 1 < s.length) {

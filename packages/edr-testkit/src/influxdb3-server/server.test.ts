@@ -159,6 +159,14 @@ describe("request size limit", () => {
     expect(over).toMatchObject({ status: 413, body: "max request size (1000 bytes) exceeded" });
     expect((await write(server, "m f=1 1".padEnd(1001, " "))).status).toBe(413);
   });
+
+  it("answers the 413 on /api/v2/write as a v2 error body", async () => {
+    const server = await start({ maxRequestBytes: 10 });
+    expect(await call(server, "/api/v2/write?bucket=b", { body: "m f=1 12345" })).toMatchObject({
+      status: 413,
+      body: '{"code":"request too large","message":"max request size (10 bytes) exceeded"}',
+    });
+  });
 });
 
 describe("inspection", () => {

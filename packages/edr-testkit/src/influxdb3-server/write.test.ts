@@ -404,6 +404,10 @@ describe("request bodies", () => {
     });
     const broken = await post("/api/v3/write_lp?db=g", "not gzip", { "content-encoding": "gzip" });
     expect(broken.status).toBe(400);
+    expect(await post("/api/v2/write?bucket=g", "m f=1", { "content-encoding": "deflate" })).toMatchObject({
+      status: 415,
+      body: '{"code":"invalid","message":"unsupported content encoding \\"deflate\\": only gzip or identity"}',
+    });
     expect(parsed(broken.body).error).toMatch(/^error decoding gzip body: /);
   });
 });
