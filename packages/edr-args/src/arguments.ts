@@ -31,7 +31,7 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
   },
   {
     name: "token",
-    description: "Remote InfluxDB API token.",
+    description: "Remote InfluxDB API token, or set `EDR_REMOTE_TOKEN`.",
     modes: BOTH,
     constraint: "Required unless the environment variable `EDR_REMOTE_TOKEN` is set. Never echoed.",
     secret: true,
@@ -200,7 +200,7 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
   },
   {
     name: "local_token",
-    description: "Token for the local instance.",
+    description: "Token for the local instance, or set `EDR_LOCAL_TOKEN`.",
     modes: BOTH,
     constraint: "Optional; else the environment variable `EDR_LOCAL_TOKEN`. Never echoed.",
     secret: true,
@@ -215,4 +215,20 @@ export const ARGUMENTS_BY_NAME: ReadonlyMap<string, ArgumentSpec> = new Map(
 /** The argument names a mode takes, in documentation order. */
 export function argumentNames(mode: Mode): string[] {
   return ARGUMENTS.filter((spec) => spec.modes.includes(mode)).map((spec) => spec.name);
+}
+
+/**
+ * The arguments of a mode as plain text for a terminal (`edr --help`): one line per argument, name padded to a
+ * column, then its description and, in brackets, its default or "required".
+ */
+export function formatArgumentsHelp(mode: Mode): string {
+  const specs = ARGUMENTS.filter((spec) => spec.modes.includes(mode));
+  const width = Math.max(...specs.map((spec) => spec.name.length)) + 2;
+  return specs
+    .map((spec) => {
+      const required = /^Required\b/.test(spec.constraint);
+      const note = required ? " (required)" : spec.default === undefined ? "" : ` (default: ${spec.default})`;
+      return `  ${spec.name.padEnd(width)}${spec.description}${note}`.replaceAll("`", "");
+    })
+    .join("\n");
 }

@@ -18,7 +18,7 @@ describe("ArgsError", () => {
           "argument": "window",
           "expected": "<number><unit>",
           "message": "window: expected <number><unit>, got "10x"",
-          "received": ""10x"",
+          "received": "10x",
         },
         {
           "argument": "tabels",

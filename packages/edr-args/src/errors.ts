@@ -4,7 +4,7 @@ export interface ArgsIssue {
   argument: string;
   /** What was expected, in words (`<number><unit> with unit s|min|h|d|w`). */
   expected: string;
-  /** What came in, quoted and shortened for display; absent for secrets and for missing arguments. */
+  /** What came in, as given but shortened past 60 characters; absent for secrets and for missing arguments. */
   received?: string;
   /** The whole line as printed: `window: expected …, got "10x"`. */
   message: string;
@@ -32,10 +32,14 @@ export class ArgsError extends Error {
 
 const MAX_SHOWN = 60;
 
-/** Quotes a received value for a message, shortening long ones so a message stays on one terminal line. */
+/** Shortens a long value so that a message stays on one terminal line. */
+export function shorten(value: string): string {
+  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+}
+
+/** Quotes a value for a message (shortened, escaped), so spaces, empties and odd characters are visible. */
 export function showValue(value: string): string {
-  const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
-  return JSON.stringify(shown);
+  return JSON.stringify(shorten(value));
 }
 
 function formatIssues(issues: readonly ArgsIssue[]): string {
@@ -60,8 +64,8 @@ export class IssueList {
     if (received === undefined) {
       issue.message = `${argument}: expected ${expected}`;
     } else {
-      issue.received = showValue(received);
-      issue.message = `${argument}: expected ${expected}, got ${issue.received}`;
+      issue.received = shorten(received);
+      issue.message = `${argument}: expected ${expected}, got ${JSON.stringify(issue.received)}`;
     }
     this.#issues.push(issue);
   }

@@ -11,7 +11,7 @@ export type { Environment } from "./remote-config.js";
 export { parseDuration, formatDuration, DURATION_EXPECTED } from "./duration.js";
 export { ArgsError } from "./errors.js";
 export type { ArgsIssue, ArgsErrorCode } from "./errors.js";
-export { ARGUMENTS, argumentNames } from "./arguments.js";
+export { ARGUMENTS, argumentNames, formatArgumentsHelp } from "./arguments.js";
 export type { ArgumentSpec, Mode } from "./arguments.js";
 export { suggestName, editDistance } from "./suggest.js";
 export { RESERVED_FIELD_NAMES } from "./names.js";

@@ -137,6 +137,10 @@ export function readLocal(values: ArgumentValues, env: Environment): LocalConfig
   }
   const local: LocalConfig = { url };
   const database = get("local_database");
+  if (database !== undefined && CONTROL.test(database)) {
+    issues.add("local_database", "a database name without control characters", database);
+    return undefined;
+  }
   if (database !== undefined) local.database = database;
   const token = get("local_token") ?? nonEmpty(env[LOCAL_TOKEN_ENV]);
   if (token !== undefined) {

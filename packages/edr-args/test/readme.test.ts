@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { format } from "prettier";
 import { describe, expect, it } from "vitest";
 import { ARGUMENTS } from "../src/arguments.js";
-import { formatArgumentsTable } from "./arguments-table.js";
+import { formatArgumentsTable, readArgumentsSection } from "./arguments-table.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
@@ -61,10 +60,7 @@ describe("README", () => {
     `);
   });
 
-  it("documents every argument, exactly as the code knows it", async () => {
-    const table = (
-      await format(formatArgumentsTable(ARGUMENTS), { parser: "markdown", printWidth: 110 })
-    ).trim();
-    expect(readme).toContain(table);
+  it("documents every argument, exactly as the code knows it (pnpm readme:table regenerates it)", async () => {
+    expect(readArgumentsSection(readme)).toBe(await formatArgumentsTable(ARGUMENTS));
   });
 });
