@@ -1,6 +1,6 @@
 import { crc32 } from "node:zlib";
 import { open, rename, type FileHandle } from "node:fs/promises";
-import { fsyncDir } from "./fs-util.js";
+import { fsyncDir, writeFully } from "./fs-util.js";
 
 /** Where reading resumes: member at byte `offset` of segment `seq`, after its first `index` entries. */
 export interface Position {
@@ -126,7 +126,7 @@ export class CursorFile {
   /** Writes `state` into its slot and, unless fsync is 'never', makes it durable before resolving. */
   async write(state: CursorState): Promise<void> {
     const slot = encodeSlot(state);
-    await this.fh.write(slot, 0, SLOT_BYTES, (state.gen % 2) * SLOT_BYTES);
+    await writeFully(this.fh, [slot], (state.gen % 2) * SLOT_BYTES);
     if (this.syncEach) await this.fh.datasync();
   }
 

@@ -3,7 +3,7 @@ import { resolveCodec, type Codec } from "./codec.js";
 import type { CursorFile, CursorState, Position } from "./cursor-file.js";
 import { parseEntries, serializeEntries, type QueueEntry } from "./entries.js";
 import { QueueError } from "./errors.js";
-import { errnoCode, fsyncDir } from "./fs-util.js";
+import { errnoCode, fsyncDir, writeFully } from "./fs-util.js";
 import { encodeHeader, encodeTrailer } from "./member.js";
 import { countEntries, MemberReader } from "./member-reader.js";
 import type { ResolvedOptions } from "./options.js";
@@ -193,7 +193,7 @@ export class DiskQueue implements Queue {
     if (this.unackedBytes() + length > this.opts.maxBytes) await this.makeRoom(length);
     const head = await this.headFor(length);
     try {
-      await head.fh.writev([header, body, trailer], head.size);
+      await writeFully(head.fh, [header, body, trailer], head.size);
       if (this.opts.fsync === "always") await head.fh.datasync();
     } catch (error) {
       // Cut off whatever part of the member reached the file, so the head stays whole members.
