@@ -55,7 +55,7 @@ describe("formatArgumentsHelp", () => {
         batch_lines         At most this many lines per write request. (default: 10000)
         batch_bytes         At most this many bytes of line protocol per write request. (default: 4MiB)
         max_in_flight       Write requests in flight at once (series never reordered). (default: 4)
-        timeout             Time allowed for one write request. (default: 10s)
+        timeout             Time allowed for one write request. (default: 30s)
         tables              Dot-separated list of tables to replicate.
         excluded_fields     Fields (or tags) to leave out, per table.
         tables_rename       Table renames.

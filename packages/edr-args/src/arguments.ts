@@ -97,7 +97,7 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
     description: "Time allowed for one write request.",
     modes: BOTH,
     constraint: "Duration `<number><unit>`, unit `s`, `min`, `h`, `d`, `w`.",
-    default: "10s",
+    default: "30s",
   },
   {
     name: "tables",

@@ -162,8 +162,12 @@ export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_SIZE_MB = 1024;
 /** Default `max_in_flight`: enough to hide InfluxDB 3's ~1 s write-ahead-log flush per request. */
 export const DEFAULT_MAX_IN_FLIGHT = 4;
-/** Default `timeout`: 10 s per request, as `@influxdata/influxdb3-client`'s `writeTimeout`. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Default `timeout`: 30 s per request. InfluxDB 3 answers only after its write-ahead-log flush (~1 s), and a
+ * 4 MiB batch over a slow link takes seconds more; a write that times out is sent again (a harmless duplicate),
+ * so too short a timeout costs bandwidth for nothing. Same as edr-sink's default.
+ */
+export const DEFAULT_TIMEOUT_MS = 30_000;
 /** InfluxDB 3's HTTP port, used for `http` hosts without a port. */
 export const DEFAULT_HTTP_PORT = 8181;
 /** Used for `https` hosts without a port. */

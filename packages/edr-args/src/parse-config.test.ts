@@ -58,7 +58,7 @@ describe("the seed's examples", () => {
         batchLines: DEFAULT_BATCH_LINES,
         batchBytes: DEFAULT_BATCH_BYTES,
         maxInFlight: 4,
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
       },
       local: { url: "http://127.0.0.1:8181" },
       transform: {
