@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createQueue, QueueError, type Batch, type Queue } from "../src/index.js";
+import type { QueueError } from "../src/index.js";
+import { createQueue, type Batch, type Queue } from "../src/index.js";
 import { entries, indexOf, tempDir } from "./helpers.js";
 
 /** The model: every id appended, how far acknowledged and read, the batches read and not yet acked. */
