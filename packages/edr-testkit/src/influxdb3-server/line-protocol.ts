@@ -19,7 +19,8 @@ export interface BodyLine {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const FLOAT_RE = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+// Digits on both sides of a point: InfluxDB 3 refuses `.5` and `1.` (1.x takes them).
+const FLOAT_RE = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const INT_RE = /^-?\d+i$/;
 const UINT_RE = /^\d+u$/;
 const TIMESTAMP_RE = /^-?\d+$/;
@@ -27,29 +28,49 @@ const TRUE_WORDS = new Set(["t", "T", "true", "True", "TRUE"]);
 const FALSE_WORDS = new Set(["f", "F", "false", "False", "FALSE"]);
 
 /**
- * Splits a body into lines as InfluxDB 3 does: on `\n` outside double quotes (a string field may hold a raw
- * newline), dropping blank lines and `#` comments, numbering the rest from 1.
+ * Splits a body into lines as InfluxDB 3 does (its `split_lines`, a port of 1.x's `scanLine`): on `\n`,
+ * except inside a double-quoted field value (which may hold a raw newline); a backslash hides the next
+ * character. Quotes count only in the field section and only where a field value can start, so a `"` in a
+ * measurement or tag value does not open a string. Then, as `parse_lines` does, leading spaces, tabs and
+ * newlines are trimmed, and blank lines and `#` comments are dropped; the rest are numbered from 1.
  */
 export function splitBody(body: string): { lineNumber: number; text: string }[] {
   const lines: { lineNumber: number; text: string }[] = [];
   let start = 0;
-  let inQuote = false;
   let lineNumber = 0;
+  let quoted = false;
+  let fields = false;
+  let equals = 0;
+  let commas = 0;
   const push = (end: number): void => {
-    const text = body.slice(start, end);
-    const trimmed = text.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) return;
-    lines.push({ lineNumber: ++lineNumber, text });
+    let from = start;
+    for (;;) {
+      const c = body.charCodeAt(from);
+      if (from < end && (c === 32 || c === 9 || c === 10)) from++;
+      else break;
+    }
+    // A comment runs to the end of its line; after splitting that is the whole rest.
+    if (from === end || body.charCodeAt(from) === 35 /* # */) return;
+    lines.push({ lineNumber: ++lineNumber, text: body.slice(from, end) });
   };
   for (let i = 0; i < body.length; i++) {
     const c = body.charCodeAt(i);
     if (c === 92 /* \ */) {
       i++;
-    } else if (c === 34 /* " */) {
-      inQuote = !inQuote;
-    } else if (c === 10 /* \n */ && !inQuote) {
+    } else if (c === 32 /* space */) {
+      fields = true;
+    } else if (fields && !quoted && c === 61 /* = */) {
+      equals++;
+    } else if (fields && !quoted && c === 44 /* , */) {
+      commas++;
+    } else if (fields && c === 34 /* " */ && equals > commas) {
+      quoted = !quoted;
+    } else if (c === 10 /* \n */ && !quoted) {
       push(i);
       start = i + 1;
+      fields = false;
+      equals = 0;
+      commas = 0;
     }
   }
   push(body.length);
@@ -63,10 +84,20 @@ export function parseBody(body: string): BodyLine[] {
 
 class LineError extends Error {}
 
-/** Characters that end the fast path of an identifier: a backslash, a newline, a space, a comma or a stop. */
-function isSpecial(code: number, stops: string): boolean {
-  return code === 92 || code === 10 || code === 32 || code === 44 || (code === 61 && stops.includes("="));
+/**
+ * Where a name ends and what a backslash may escape in it, as in InfluxDB 3's `influxdb_line_protocol`: a
+ * measurement ends at a comma or space; tag and field keys at `=` or space (a comma is a plain character
+ * there); a tag value at a comma or space. A backslash escapes the listed characters and itself; before any
+ * other character it is kept.
+ */
+interface NameRule {
+  stops: ReadonlySet<number>;
+  escapable: ReadonlySet<number>;
 }
+const codes = (chars: string): ReadonlySet<number> => new Set([...chars].map((c) => c.charCodeAt(0)));
+const MEASUREMENT: NameRule = { stops: codes(", \n"), escapable: codes(", \\") };
+const KEY: NameRule = { stops: codes("= \n"), escapable: codes(",= \\") };
+const TAG_VALUE: NameRule = { stops: codes(", \n"), escapable: codes(",= \\") };
 
 /** Parses one line of line protocol strictly (no newline inside, except in quoted strings). */
 export function parseLine(line: string): ParsedLine | { error: string } {
@@ -83,20 +114,20 @@ class LineParser {
   constructor(private readonly s: string) {}
 
   parse(): ParsedLine {
-    const measurement = this.identifier(",\u0020", ",\u0020", "measurement");
+    const measurement = this.identifier(MEASUREMENT, "measurement");
     const tags: Record<string, string> = {};
     while (this.s[this.pos] === ",") {
       this.pos++;
-      const key = this.identifier("=", ",=\u0020", "tag key");
+      const key = this.identifier(KEY, "tag key");
       this.expect("=", `tag key "${key}"`);
-      const value = this.identifier(",\u0020", ",=\u0020", `value of tag "${key}"`);
+      const value = this.identifier(TAG_VALUE, `value of tag "${key}"`);
       if (Object.hasOwn(tags, key)) throw new LineError(`duplicate tag "${key}"`);
       tags[key] = value;
     }
     this.spaces("a space before the fields");
     const fields: Record<string, StoredField> = {};
     for (;;) {
-      const key = this.identifier("=", ",=\u0020", "field key");
+      const key = this.identifier(KEY, "field key");
       this.expect("=", `field key "${key}"`);
       const value = this.fieldValue(key);
       if (Object.hasOwn(fields, key))
@@ -135,25 +166,32 @@ class LineParser {
     while (this.s[this.pos] === " ") this.pos++;
   }
 
-  /** Reads up to an unescaped stop char; `\x` decodes to x when x is escapable, else both are kept. */
-  private identifier(stops: string, escapable: string, what: string): string {
-    let out = "";
+  /** Reads a name up to an unescaped stop character, decoding escapes by `rule`. */
+  private identifier(rule: NameRule, what: string): string {
     const s = this.s;
-    // Fast path: most names have no escapes, so slice up to the first special character.
     const start = this.pos;
-    while (this.pos < s.length && !isSpecial(s.charCodeAt(this.pos), stops)) this.pos++;
-    out = s.slice(start, this.pos);
+    // Fast path: most names have no backslash, so slice up to the first stop.
     while (this.pos < s.length) {
-      const c = s[this.pos]!;
-      if (c === "\\" && this.pos + 1 < s.length) {
-        const next = s[this.pos + 1]!;
-        out += escapable.includes(next) ? next : c + next;
-        this.pos += 2;
+      const code = s.charCodeAt(this.pos);
+      if (code === 92 || rule.stops.has(code)) break;
+      this.pos++;
+    }
+    let out = s.slice(start, this.pos);
+    while (this.pos < s.length) {
+      const code = s.charCodeAt(this.pos);
+      if (code === 92 /* \ */) {
+        const next = s.charCodeAt(this.pos + 1);
+        if (rule.escapable.has(next)) {
+          out += s[this.pos + 1];
+          this.pos += 2;
+        } else {
+          out += "\\";
+          this.pos++;
+        }
         continue;
       }
-      if (stops.includes(c) || c === " " || c === ",") break;
-      if (c === "\n") throw new LineError(`newline in ${what}`);
-      out += c;
+      if (rule.stops.has(code)) break;
+      out += s[this.pos];
       this.pos++;
     }
     if (out === "") throw new LineError(`empty ${what} at byte ${this.pos}`);
