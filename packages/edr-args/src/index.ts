@@ -10,6 +10,7 @@ export type { ArgsInput } from "./read-input.js";
 export type { Environment } from "./remote-config.js";
 export { parseDuration, formatDuration, DURATION_EXPECTED } from "./duration.js";
 export { ArgsError } from "./errors.js";
+export { redactConfig, REDACTED } from "./redact.js";
 export type { ArgsIssue, ArgsErrorCode } from "./errors.js";
 export { ARGUMENTS, argumentNames, formatArgumentsHelp } from "./arguments.js";
 export type { ArgumentSpec, Mode } from "./arguments.js";
