@@ -4,6 +4,15 @@ export interface QueueEntry {
   readonly line: string;
 }
 
+// Characters JSON.stringify would escape (quote, backslash, controls) or treat specially (surrogates).
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify for strings, without its cost for the common string that needs no escaping. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
+}
+
 /**
  * Serializes entries to JSON lines, `{"table":"...","line":"..."}\n` each, the seed's format. Throws a
  * TypeError naming the index of the first entry that is not `{table: string, line: string}`.
@@ -17,7 +26,7 @@ export function serializeEntries(entries: readonly QueueEntry[]): string {
         `[edr-queue] append: entries[${i}]: expected {table: string, line: string}, got ${describe(e)}`,
       );
     }
-    out += '{"table":' + JSON.stringify(e.table) + ',"line":' + JSON.stringify(e.line) + "}\n";
+    out += '{"table":' + quote(e.table) + ',"line":' + quote(e.line) + "}\n";
   }
   return out;
 }

@@ -1,0 +1,139 @@
+// pnpm bench: one JSON line per figure, {"name","value","unit"}, each beside its baseline from the same run.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import { createFflateCodec, createQueue, createZlibCodec, type Codec, type Queue } from "../src/index.js";
+import { buildForChild } from "../test/build-child.js";
+import { makeEntries } from "./lines.js";
+
+const BATCH = 1000;
+const BATCHES = Number(process.env.EDR_BENCH_BATCHES ?? 200);
+const RUNS = Number(process.env.EDR_BENCH_RUNS ?? 3);
+const BIG = Number(process.env.EDR_BENCH_BIG ?? 1_000_000);
+
+const dirs: string[] = [];
+const freshDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "edr-queue-bench-"));
+  dirs.push(d);
+  return d;
+};
+const emit = (name: string, value: number, unit: string): void =>
+  console.log(JSON.stringify({ name, value: Number(value.toPrecision(4)), unit }));
+const best = async (f: () => Promise<number>): Promise<number> => {
+  let top = 0;
+  for (let i = 0; i < RUNS; i++) top = Math.max(top, await f());
+  return top;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const batches = Array.from({ length: BATCHES }, (_, b) => makeEntries(b * BATCH, BATCH));
+const texts = batches.map((es) =>
+  es.map((e) => '{"table":' + JSON.stringify(e.table) + ',"line":' + JSON.stringify(e.line) + "}\n").join(""),
+);
+const raws = texts.map((t) => Buffer.from(t));
+const lineBytes = raws.reduce((n, r) => n + r.length, 0) / (BATCHES * BATCH);
+const totalLines = BATCHES * BATCH;
+
+/** The codec floor: compress (deflate + CRC-32, what an append must do) and decompress the same bytes. */
+function floors(codec: Codec): { compress: number; decompress: number } {
+  const t0 = performance.now();
+  const bodies = raws.map((r) => {
+    crc32(r);
+    return codec.deflateRaw(r);
+  });
+  const t1 = performance.now();
+  bodies.forEach((b, i) => crc32(codec.inflateRaw(b, raws[i]!.length)));
+  const t2 = performance.now();
+  return { compress: totalLines / ((t1 - t0) / 1000), decompress: totalLines / ((t2 - t1) / 1000) };
+}
+
+async function appendRun(codec: "zlib" | "fflate", dir: string): Promise<number> {
+  const q = await createQueue({ dir, codec, fsync: "always" });
+  const t0 = performance.now();
+  for (const b of batches) await q.append(b);
+  const rate = totalLines / ((performance.now() - t0) / 1000);
+  await q.close();
+  return rate;
+}
+
+async function drainRun(q: Queue): Promise<number> {
+  const t0 = performance.now();
+  let n = 0;
+  for (;;) {
+    const b = await q.read({ maxEntries: BATCH });
+    if (b.entries.length === 0) break;
+    n += b.entries.length;
+    await q.ack(b);
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function fill(dir: string, codec: "zlib" | "fflate", lines: number): Promise<void> {
+  const q = await createQueue({ dir, codec, fsync: "never" });
+  for (let done = 0; done < lines; done += BATCH) await q.append(batches[(done / BATCH) % BATCHES]!);
+  await q.close();
+}
+
+async function ackMs(dir: string, codec: "zlib" | "fflate"): Promise<number> {
+  const q = await createQueue({ dir, codec, fsync: "always" });
+  const times: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const b = await q.read({ maxEntries: BATCH });
+    const t0 = performance.now();
+    await q.ack(b);
+    times.push(performance.now() - t0);
+  }
+  await q.close();
+  return median(times);
+}
+
+emit("queue.line_bytes", lineBytes, "bytes");
+const child = join(buildForChild(["bench/drain-child.ts", "bench/lines.ts"]), "bench", "drain-child.js");
+for (const codec of ["zlib", "fflate"] as const) {
+  const impl = codec === "zlib" ? createZlibCodec() : createFflateCodec();
+  let compressFloor = 0;
+  let decompressFloor = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const f = floors(impl);
+    compressFloor = Math.max(compressFloor, f.compress);
+    decompressFloor = Math.max(decompressFloor, f.decompress);
+  }
+  const append = await best(() => appendRun(codec, freshDir()));
+  const drain = await best(async () => {
+    const dir = freshDir();
+    await fill(dir, codec, totalLines);
+    const q = await createQueue({ dir, codec, fsync: "always" });
+    const rate = await drainRun(q);
+    await q.close();
+    return rate;
+  });
+  emit(`queue.${codec}.codec_compress_floor_lines_per_s`, compressFloor, "lines/s");
+  emit(`queue.${codec}.append_lines_per_s`, append, "lines/s");
+  emit(`queue.${codec}.append_floor_ratio`, compressFloor / append, "x");
+  emit(`queue.${codec}.codec_decompress_floor_lines_per_s`, decompressFloor, "lines/s");
+  emit(`queue.${codec}.drain_lines_per_s`, drain, "lines/s");
+  emit(`queue.${codec}.drain_floor_ratio`, decompressFloor / drain, "x");
+
+  const small = freshDir();
+  await fill(small, codec, 1_000 + 15 * BATCH);
+  const big = freshDir();
+  await fill(big, codec, BIG);
+  const at1k = await ackMs(small, codec);
+  const at1m = await ackMs(big, codec);
+  emit(`queue.${codec}.ack_ms_at_1k`, at1k, "ms");
+  emit(`queue.${codec}.ack_ms_at_1m`, at1m, "ms");
+  emit(`queue.${codec}.ack_ratio_1m_vs_1k`, at1m / at1k, "x");
+
+  const report = JSON.parse(execFileSync(process.execPath, [child, big, codec], { encoding: "utf8" })) as {
+    drained: number;
+    seconds: number;
+    peakRssMb: number;
+    baselineRssMb: number;
+  };
+  emit(`queue.${codec}.drain_peak_rss_mb`, report.peakRssMb, "MB");
+  emit(`queue.${codec}.drain_baseline_rss_mb`, report.baselineRssMb, "MB");
+  emit(`queue.${codec}.drain_1m_lines_per_s`, report.drained / report.seconds, "lines/s");
+}
+for (const d of dirs) rmSync(d, { recursive: true, force: true });
