@@ -34,56 +34,77 @@ export function isSkippableLine(line: string): boolean {
 }
 
 /**
- * Splits lines into lanes by series (so one series always travels in one lane, in order) and each lane
- * into batches bounded by lines and bytes. Everything fits in one request: one lane, one batch.
- * A single line larger than `batchBytes` gets a batch of its own (the remote decides: 413 rejects it).
+ * Cuts lines into lanes by series (one series always travels in one lane, in order) and each lane into
+ * batches bounded by lines and bytes, handing each batch to `onBatch` as soon as it is full, so that the
+ * first requests leave while later lines are still being planned. A single line larger than `batchBytes`
+ * gets a batch of its own (the remote decides: 413 rejects it).
  */
-export function planBatches(lines: readonly string[], laneCount: number, limits: BatchLimits): BatchPlan {
-  const n = lines.length;
-  const skipped: number[] = [];
-  const sizes = new Float64Array(n);
-  let totalBytes = 0;
-  let sendable = 0;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i]!;
-    if (isSkippableLine(line)) {
-      skipped.push(i);
-      sizes[i] = -1;
-      continue;
+export class BatchPlanner {
+  private readonly current: Batch[] = [];
+  private readonly bytes: Float64Array;
+  readonly skipped: number[] = [];
+
+  constructor(
+    private readonly lines: readonly string[],
+    private readonly laneCount: number,
+    private readonly limits: BatchLimits,
+    private readonly onBatch: (lane: number, batch: Batch) => void,
+  ) {
+    this.bytes = new Float64Array(laneCount);
+    for (let l = 0; l < laneCount; l++) this.current.push([]);
+  }
+
+  /** Plans lines `from` (inclusive) to `to` (exclusive). */
+  add(from: number, to: number): void {
+    const { lines, laneCount, current, bytes, skipped } = this;
+    const { batchLines, batchBytes } = this.limits;
+    for (let i = from; i < to; i++) {
+      const line = lines[i]!;
+      if (isSkippableLine(line)) {
+        skipped.push(i);
+        continue;
+      }
+      const size = Buffer.byteLength(line) + 1;
+      const lane = laneCount === 1 ? 0 : hashSeries(line) % laneCount;
+      let batch = current[lane]!;
+      if (batch.length > 0 && (batch.length >= batchLines || bytes[lane]! + size > batchBytes)) {
+        this.onBatch(lane, batch);
+        batch = [];
+        current[lane] = batch;
+        bytes[lane] = 0;
+      }
+      batch.push(i);
+      bytes[lane] = bytes[lane]! + size;
     }
-    const size = Buffer.byteLength(line) + 1;
-    sizes[i] = size;
-    totalBytes += size;
-    sendable++;
   }
-  const lanesWanted = sendable <= limits.batchLines && totalBytes <= limits.batchBytes ? 1 : laneCount;
-  const lanes: Batch[][] = [];
-  const current: Batch[] = [];
-  const currentBytes: number[] = [];
-  for (let l = 0; l < lanesWanted; l++) {
-    lanes.push([]);
-    current.push([]);
-    currentBytes.push(0);
-  }
-  for (let i = 0; i < n; i++) {
-    const size = sizes[i]!;
-    if (size < 0) continue;
-    const lane = lanesWanted === 1 ? 0 : hashSeries(lines[i]!) % lanesWanted;
-    let batch = current[lane]!;
-    if (
-      batch.length > 0 &&
-      (batch.length >= limits.batchLines || currentBytes[lane]! + size > limits.batchBytes)
-    ) {
-      lanes[lane]!.push(batch);
-      batch = [];
-      current[lane] = batch;
-      currentBytes[lane] = 0;
+
+  /** Hands over the batches that are not full. */
+  finish(): void {
+    for (let l = 0; l < this.laneCount; l++) {
+      const batch = this.current[l]!;
+      if (batch.length > 0) this.onBatch(l, batch);
+      this.current[l] = [];
     }
-    batch.push(i);
-    currentBytes[lane]! += size;
   }
-  for (let l = 0; l < lanesWanted; l++) {
-    if (current[l]!.length > 0) lanes[l]!.push(current[l]!);
+}
+
+/** How many lanes a call needs: one when everything fits in one request, else `maxInFlight`. */
+export function lanesFor(lines: readonly string[], maxInFlight: number, limits: BatchLimits): number {
+  if (maxInFlight === 1 || lines.length > limits.batchLines) return maxInFlight;
+  let total = 0;
+  for (let i = 0; i < lines.length; i++) {
+    total += Buffer.byteLength(lines[i]!) + 1;
+    if (total > limits.batchBytes) return maxInFlight;
   }
-  return { lanes: lanes.filter((lane) => lane.length > 0), skipped };
+  return 1;
+}
+
+/** The whole plan at once (what the sink streams through {@link BatchPlanner}). */
+export function planBatches(lines: readonly string[], maxInFlight: number, limits: BatchLimits): BatchPlan {
+  const laneCount = lanesFor(lines, maxInFlight, limits);
+  const lanes: Batch[][] = Array.from({ length: laneCount }, () => []);
+  const planner = new BatchPlanner(lines, laneCount, limits, (lane, batch) => lanes[lane]!.push(batch));
+  planner.add(0, lines.length);
+  planner.finish();
+  return { lanes: lanes.filter((lane) => lane.length > 0), skipped: planner.skipped };
 }

@@ -1,5 +1,5 @@
 import { HttpError, InfluxDBClient } from "@influxdata/influxdb3-client";
-import { planBatches } from "./batching.js";
+import { BatchPlanner, lanesFor } from "./batching.js";
 import type { Batch } from "./batching.js";
 import { registerClientLogging, unregisterClientLogging, withClientLogging } from "./client-logging.js";
 import { SinkError } from "./errors.js";
@@ -50,6 +50,15 @@ interface Call {
 }
 
 const MAX_REASON_CHARS = 500;
+/** Lines planned between two turns of the event loop. */
+const PLAN_SLICE_LINES = 50_000;
+
+/** One lane of a call: its batches waiting, the loop sending them, and what holds the rest back. */
+interface Lane {
+  queue: Batch[];
+  running: Promise<void> | undefined;
+  held: NotDeliveredOutcome | undefined;
+}
 
 /** Creates a sink for one remote database. Throws a SinkError listing every invalid option. */
 export function createSink(options: SinkOptions): Sink {
@@ -160,11 +169,9 @@ class RemoteSink implements Sink {
         );
       }
     }
-    const plan = planBatches(lines, this.opts.maxInFlight, this.opts);
-    for (const i of plan.skipped) outcomes[i] = DELIVERED;
     this.calls.add(call);
     try {
-      await Promise.all(plan.lanes.map((lane) => this.runLane(call, lane)));
+      await this.planAndSend(call);
     } finally {
       this.calls.delete(call);
     }
@@ -177,31 +184,62 @@ class RemoteSink implements Sink {
     return summarise(call);
   }
 
-  private async runLane(call: Call, lane: Batch[]): Promise<void> {
-    for (let b = 0; b < lane.length; b++) {
-      const held = await this.sendPiece(call, lane[b]!);
+  /**
+   * Plans the call in slices and starts each lane's first request as soon as its batch is full, so the
+   * network and gzip (on libuv's threads) overlap the planning of later lines.
+   */
+  private async planAndSend(call: Call): Promise<void> {
+    const { lines } = call;
+    const laneCount = lanesFor(lines, this.opts.maxInFlight, this.opts);
+    const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
+      queue: [],
+      running: undefined,
+      held: undefined,
+    }));
+    const planner = new BatchPlanner(lines, laneCount, this.opts, (l, batch) => {
+      const lane = lanes[l]!;
+      lane.queue.push(batch);
+      lane.running ??= this.runLane(call, lane);
+    });
+    const slice = Math.max(PLAN_SLICE_LINES, this.opts.batchLines);
+    for (let from = 0; from < lines.length; from += slice) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      planner.add(from, Math.min(lines.length, from + slice));
+    }
+    planner.finish();
+    for (const i of planner.skipped) call.outcomes[i] = DELIVERED;
+    await Promise.all(lanes.flatMap((lane) => (lane.running ? [lane.running] : [])));
+  }
+
+  private async runLane(call: Call, lane: Lane): Promise<void> {
+    // Batches of one lane go one after another: a later batch may hold later points of the same series.
+    for (let batch = lane.queue.shift(); batch !== undefined; batch = lane.queue.shift()) {
+      if (lane.held) {
+        fill(call.outcomes, batch, lane.held);
+        continue;
+      }
+      const held = await this.sendPiece(call, batch);
       if (held) {
-        const behind = this.notDelivered(
+        lane.held = this.notDelivered(
           `held back behind lines of the same series that were not delivered: ${held.reason}`,
           held.retryAt - this.opts.now(),
           false,
         );
-        for (let r = b + 1; r < lane.length; r++) fill(call.outcomes, lane[r]!, behind);
-        return;
       }
     }
+    lane.running = undefined;
   }
 
   /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
   private async sendPiece(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {
     let attempt = 0;
+    const sent = piece.map((i) => call.lines[i]!);
     for (;;) {
       if (call.stopped) {
         fill(call.outcomes, piece, call.stopped);
         return call.stopped;
       }
       attempt++;
-      const sent = piece.map((i) => call.lines[i]!);
       const answer = await this.post(sent);
       call.requests++;
       const decision = decideRetry(

@@ -1,0 +1,203 @@
+// pnpm bench: throughput of the sink to the edr-testkit server on loopback, beside a plain http.request
+// loop doing the same work (join, gzip, POST, same batches and concurrency) in the same run, and under
+// InfluxDB 3's ~1 s write latency. Prints one JSON line per figure; best of RUNS runs (the machine is shared).
+import * as http from "node:http";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { startInfluxDB3Server } from "edr-testkit";
+import type { InfluxDB3TestServer } from "edr-testkit";
+import { createSink, DEFAULT_BATCH_LINES, DEFAULT_GZIP_LEVEL, DEFAULT_MAX_IN_FLIGHT } from "../src/index.js";
+import type { SinkOptions } from "../src/index.js";
+
+const gzipAsync = promisify(gzip);
+const RUNS = Number(process.env.RUNS ?? 3);
+const LOOPBACK_LINES = Number(process.env.LOOPBACK_LINES ?? 200_000);
+const LATENCY_LINES = Number(process.env.LATENCY_LINES ?? 400_000);
+const NULL_LINES = Number(process.env.NULL_LINES ?? 1_000_000);
+const NULL_LATENCY_LINES = Number(process.env.NULL_LATENCY_LINES ?? 1_600_000);
+const SERIES = 1000;
+
+function makeLines(n: number): string[] {
+  const lines = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const s = i % SERIES;
+    lines[i] =
+      `bench,host=host${s},region=r${s % 7} usage=${(i % 1000) / 10},count=${i}i ${1_700_000_000_000_000_000 + i}`;
+  }
+  return lines;
+}
+
+function emit(name: string, value: number, unit: string): void {
+  console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
+}
+
+const quiet: SinkOptions["logger"] = { warn: () => undefined, error: (m) => console.error(m) };
+
+/** A write target: the edr-testkit server, or a null server that drains bodies and answers 204. */
+interface Target {
+  url: string;
+  reset(): void;
+}
+
+async function timeSink(server: Target, lines: string[], extra: Partial<SinkOptions> = {}) {
+  server.reset();
+  const sink = createSink({ url: server.url, database: "bench", logger: quiet, ...extra });
+  const started = performance.now();
+  const result = await sink.write(lines);
+  const seconds = (performance.now() - started) / 1000;
+  await sink.close();
+  if (result.delivered !== lines.length)
+    throw new Error(`sink delivered ${result.delivered} of ${lines.length}`);
+  return seconds;
+}
+
+/** The floor: what a hand-written loop costs for the same batches, with none of the sink's bookkeeping. */
+async function timeFloor(server: Target, lines: string[]) {
+  server.reset();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_IN_FLIGHT });
+  const url = new URL(server.url);
+  const path = "/api/v3/write_lp?db=bench&precision=nanosecond&accept_partial=true";
+  const batches: string[][] = [];
+  for (let i = 0; i < lines.length; i += DEFAULT_BATCH_LINES)
+    batches.push(lines.slice(i, i + DEFAULT_BATCH_LINES));
+  const post = async (batch: string[]) => {
+    const body = await gzipAsync(Buffer.from(batch.join("\n")), { level: DEFAULT_GZIP_LEVEL });
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path,
+          method: "POST",
+          agent,
+          headers: {
+            "content-encoding": "gzip",
+            "content-length": body.length,
+            "content-type": "text/plain",
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () =>
+            res.statusCode === 204 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  };
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: DEFAULT_MAX_IN_FLIGHT }, async () => {
+      while (next < batches.length) await post(batches[next++]!);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return seconds;
+}
+
+/** Answers every request with 204 after draining it (and after `delayMs`): the sink's own ceiling. */
+async function startNullServer(delayMs = 0): Promise<Target & { close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs);
+      else res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    reset: () => undefined,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function compare(target: Target, lines: string[], prefix: string): Promise<void> {
+  await timeSink(target, lines.slice(0, 20_000)); // warm up both paths
+  await timeFloor(target, lines.slice(0, 20_000));
+  let sinkBest = Infinity;
+  let floorBest = Infinity;
+  for (let r = 0; r < RUNS; r++) {
+    floorBest = Math.min(floorBest, await timeFloor(target, lines));
+    sinkBest = Math.min(sinkBest, await timeSink(target, lines));
+  }
+  emit(`${prefix}lines_per_s`, lines.length / sinkBest, "lines/s");
+  emit(`${prefix}floor_http_request_lines_per_s`, lines.length / floorBest, "lines/s");
+  emit(`${prefix}sink_over_floor_time_ratio`, sinkBest / floorBest, "x");
+}
+
+/** True when every series' points are stored in the order they were written (time order here). */
+function seriesInOrder(server: InfluxDB3TestServer): boolean {
+  const last = new Map<string, bigint>();
+  for (const p of server.points("bench")) {
+    const key = `${p.tags.host} ${p.tags.region}`;
+    const before = last.get(key);
+    if (before !== undefined && p.timeNs <= before) return false;
+    last.set(key, p.timeNs);
+  }
+  return true;
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2] ?? "all";
+  if (which === "all" || which === "loopback") {
+    if (which === "all" || !process.env.SKIP_TESTKIT) {
+      const server = await startInfluxDB3Server();
+      try {
+        await compare(server, makeLines(LOOPBACK_LINES), "sink.");
+      } finally {
+        await server.close();
+      }
+    }
+    const nullServer = await startNullServer();
+    try {
+      await compare(nullServer, makeLines(NULL_LINES), "sink.null_server.");
+    } finally {
+      await nullServer.close();
+    }
+  }
+  if (which === "all" || which === "latency") {
+    const slow = await startInfluxDB3Server({ writeDelayMs: 1000 });
+    try {
+      const many = makeLines(LATENCY_LINES);
+      let best = Infinity;
+      let ordered = true;
+      for (let r = 0; r < Math.min(RUNS, 2); r++) {
+        best = Math.min(best, await timeSink(slow, many));
+        ordered &&= seriesInOrder(slow);
+      }
+      emit("sink.lines_per_s_at_1s_latency", LATENCY_LINES / best, "lines/s");
+      emit("sink.series_reordered_at_1s_latency", ordered ? 0 : 1, "bool");
+      if (!ordered) process.exitCode = 1;
+    } finally {
+      await slow.close();
+    }
+    const slowNull = await startNullServer(1000);
+    try {
+      const many = makeLines(NULL_LATENCY_LINES);
+      let best = Infinity;
+      for (let r = 0; r < Math.min(RUNS, 2); r++) best = Math.min(best, await timeSink(slowNull, many));
+      const oneInFlight = await timeSink(slowNull, many, { maxInFlight: 1 });
+      emit("sink.null_server.lines_per_s_at_1s_latency", NULL_LATENCY_LINES / best, "lines/s");
+      emit(
+        "sink.null_server.lines_per_s_at_1s_latency_one_in_flight",
+        NULL_LATENCY_LINES / oneInFlight,
+        "lines/s",
+      );
+      emit("sink.null_server.in_flight_speedup_at_1s_latency", oneInFlight / best, "x");
+    } finally {
+      await slowNull.close();
+    }
+  }
+}
+
+await main();
