@@ -41,9 +41,11 @@ export async function route(
     if (method !== "POST") return methodNotAllowed(method, path);
     const prepared = prepareWrite(api, query, body);
     if ("reply" in prepared) return prepared.reply;
+    // Lines without a timestamp get the time the request arrived, not the time it was flushed.
+    const arrivedNs = BigInt(Date.now()) * 1_000_000n;
     // Core answers a write once the WAL is persisted (no_sync: before), so the data lands with the answer.
     if (ctx.writeDelayMs > 0 && !prepared.noSync) await ctx.sleep(ctx.writeDelayMs);
-    return commitWrite(ctx.storage, prepared, BigInt(Date.now()) * 1_000_000n);
+    return commitWrite(ctx.storage, prepared, arrivedNs);
   }
   switch (path) {
     case "/api/v3/query_sql":

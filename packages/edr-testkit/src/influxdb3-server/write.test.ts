@@ -303,6 +303,20 @@ describe("POST /api/v3/write_lp", () => {
     expect(server.points("d").length).toBe(1);
   });
 
+  it("answers 422 when a line would pass the 2,000-tables limit", async () => {
+    const lines = Array.from({ length: 2001 }, (_, i) => `t${i} f=1 1`);
+    const res = await post("/api/v3/write_lp?db=d&precision=s", lines.join("\n"));
+    expect(res.status).toBe(422);
+    expect(parsed(res.body).data).toEqual([
+      {
+        error_message: 'adding table "t2000" would exceed the limit of 2000 tables',
+        line_number: 2001,
+        original_line: "t2000 f=1 1",
+      },
+    ]);
+    expect(server.points("d")).toHaveLength(2000);
+  });
+
   it("accepts no_sync=true", async () => {
     expect((await post("/api/v3/write_lp?db=d&no_sync=true", "m f=1 1")).status).toBe(204);
   });
