@@ -215,6 +215,16 @@ describe("fault switches", () => {
     expect(server.requests.filter((r) => r.path === "/api/v3/write_lp")).toHaveLength(3);
   });
 
+  it("queues several failNext calls in the order they were set, before failAll", async () => {
+    const server = await start();
+    server.faults.failAll({ status: 503 });
+    server.faults.failNext(1, { status: 500 });
+    server.faults.failNext(2, { status: 502 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await write(server)).status);
+    expect(statuses).toEqual([500, 502, 502, 503, 503]);
+  });
+
   it("failAll sends Retry-After as an HTTP date and a default JSON body, until clear()", async () => {
     const server = await start();
     const at = new Date(Date.UTC(2030, 0, 2, 3, 4, 5));
