@@ -1,12 +1,14 @@
 // pnpm bench: one JSON line per figure, {"name","value","unit"}, each beside its baseline from the same run.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { createFflateCodec, createQueue, createZlibCodec, type Codec, type Queue } from "../src/index.js";
 import { buildForChild } from "../test/build-child.js";
 import { makeEntries } from "./lines.js";
+import { parseEntries } from "../src/entries.js";
 
 const BATCH = 1000;
 const BATCHES = Number(process.env.EDR_BENCH_BATCHES ?? 200);
@@ -37,16 +39,28 @@ const lineBytes = raws.reduce((n, r) => n + r.length, 0) / (BATCHES * BATCH);
 const totalLines = BATCHES * BATCH;
 
 /** The codec floor: compress (deflate + CRC-32, what an append must do) and decompress the same bytes. */
-function floors(codec: Codec): { compress: number; decompress: number } {
+function floors(codec: Codec): { compress: number; decompress: number; decode: number } {
   const t0 = performance.now();
   const bodies = raws.map((r) => {
     crc32(r);
     return codec.deflateRaw(r);
   });
   const t1 = performance.now();
-  bodies.forEach((b, i) => crc32(codec.inflateRaw(b, raws[i]!.length)));
+  const inflated = bodies.map((b, i) => {
+    const raw = codec.inflateRaw(b, raws[i]!.length);
+    crc32(raw);
+    return raw;
+  });
   const t2 = performance.now();
-  return { compress: totalLines / ((t1 - t0) / 1000), decompress: totalLines / ((t2 - t1) / 1000) };
+  // Decoding as read() must: UTF-8 to text and JSON lines to entries.
+  for (const raw of inflated)
+    parseEntries(Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("utf8"));
+  const t3 = performance.now();
+  return {
+    compress: totalLines / ((t1 - t0) / 1000),
+    decompress: totalLines / ((t2 - t1) / 1000),
+    decode: totalLines / ((t3 - t1) / 1000),
+  };
 }
 
 async function appendRun(codec: "zlib" | "fflate", dir: string): Promise<number> {
@@ -76,16 +90,41 @@ async function fill(dir: string, codec: "zlib" | "fflate", lines: number): Promi
   await q.close();
 }
 
-async function ackMs(dir: string, codec: "zlib" | "fflate"): Promise<number> {
-  const q = await createQueue({ dir, codec, fsync: "always" });
+/**
+ * Median ms of acknowledging one batch of 1,000 with `smallN` vs `bigN` entries queued. The two queues
+ * take turns, so both see the same disk (fsync latency here swings with the other work on the machine);
+ * after each ack the batch is appended again (untimed) so the queue keeps its size.
+ */
+async function ackPair(small: string, big: string, codec: "zlib" | "fflate"): Promise<[number, number]> {
+  const queues = [small, big].map((dir) => createQueue({ dir, codec, fsync: "always" }));
+  const [qs, qb] = await Promise.all(queues);
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < 41; i++) {
+    for (const [k, q] of [qs!, qb!].entries()) {
+      const b = await q.read({ maxEntries: BATCH });
+      const t0 = performance.now();
+      await q.ack(b);
+      times[k]!.push(performance.now() - t0);
+      await q.append(b.entries);
+    }
+  }
+  await qs!.close();
+  await qb!.close();
+  return [median(times[0]), median(times[1])];
+}
+
+/** Median ms of appending 12 KB (a compressed batch of 1,000 lines) and fdatasync-ing it, right now. */
+async function fsyncMs(): Promise<number> {
+  const fh = await open(join(freshDir(), "probe"), "w");
+  const buf = Buffer.alloc(12_000, 7);
   const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const b = await q.read({ maxEntries: BATCH });
+  for (let i = 0; i < 31; i++) {
     const t0 = performance.now();
-    await q.ack(b);
+    await fh.write(buf);
+    await fh.datasync();
     times.push(performance.now() - t0);
   }
-  await q.close();
+  await fh.close();
   return median(times);
 }
 
@@ -95,12 +134,16 @@ for (const codec of ["zlib", "fflate"] as const) {
   const impl = codec === "zlib" ? createZlibCodec() : createFflateCodec();
   let compressFloor = 0;
   let decompressFloor = 0;
-  for (let i = 0; i < RUNS; i++) {
+  let decodeFloor = 0;
+  for (let i = 0; i < RUNS + 1; i++) {
     const f = floors(impl);
     compressFloor = Math.max(compressFloor, f.compress);
     decompressFloor = Math.max(decompressFloor, f.decompress);
+    decodeFloor = Math.max(decodeFloor, f.decode);
   }
+  const fsyncBefore = await fsyncMs();
   const append = await best(() => appendRun(codec, freshDir()));
+  const fsync = Math.min(fsyncBefore, await fsyncMs());
   const drain = await best(async () => {
     const dir = freshDir();
     await fill(dir, codec, totalLines);
@@ -112,28 +155,50 @@ for (const codec of ["zlib", "fflate"] as const) {
   emit(`queue.${codec}.codec_compress_floor_lines_per_s`, compressFloor, "lines/s");
   emit(`queue.${codec}.append_lines_per_s`, append, "lines/s");
   emit(`queue.${codec}.append_floor_ratio`, compressFloor / append, "x");
+  // The floor of a durable append: compressing 1,000 lines plus one fsync, both measured in this run.
+  const durableFloor = totalLines / (BATCHES * (BATCH / compressFloor + fsync / 1000));
+  emit(`queue.${codec}.fsync_append_ms`, fsync, "ms");
+  emit(`queue.${codec}.append_floor_with_fsync_lines_per_s`, durableFloor, "lines/s");
+  emit(`queue.${codec}.append_floor_with_fsync_ratio`, durableFloor / append, "x");
   emit(`queue.${codec}.codec_decompress_floor_lines_per_s`, decompressFloor, "lines/s");
   emit(`queue.${codec}.drain_lines_per_s`, drain, "lines/s");
   emit(`queue.${codec}.drain_floor_ratio`, decompressFloor / drain, "x");
+  // The floor of a durable drain: decompress + JSON-parse 1,000 lines plus one fsync (of the cursor).
+  const drainFloor = totalLines / (BATCHES * (BATCH / decodeFloor + fsync / 1000));
+  emit(`queue.${codec}.decode_floor_lines_per_s`, decodeFloor, "lines/s");
+  emit(`queue.${codec}.drain_floor_with_fsync_lines_per_s`, drainFloor, "lines/s");
+  emit(`queue.${codec}.drain_floor_with_fsync_ratio`, drainFloor / drain, "x");
 
   const small = freshDir();
-  await fill(small, codec, 1_000 + 15 * BATCH);
+  await fill(small, codec, BATCH);
   const big = freshDir();
   await fill(big, codec, BIG);
-  const at1k = await ackMs(small, codec);
-  const at1m = await ackMs(big, codec);
+  const [at1k, at1m] = await ackPair(small, big, codec);
   emit(`queue.${codec}.ack_ms_at_1k`, at1k, "ms");
   emit(`queue.${codec}.ack_ms_at_1m`, at1m, "ms");
   emit(`queue.${codec}.ack_ratio_1m_vs_1k`, at1m / at1k, "x");
 
-  const report = JSON.parse(execFileSync(process.execPath, [child, big, codec], { encoding: "utf8" })) as {
-    drained: number;
-    seconds: number;
-    peakRssMb: number;
-    baselineRssMb: number;
-  };
-  emit(`queue.${codec}.drain_peak_rss_mb`, report.peakRssMb, "MB");
-  emit(`queue.${codec}.drain_baseline_rss_mb`, report.baselineRssMb, "MB");
-  emit(`queue.${codec}.drain_1m_lines_per_s`, report.drained / report.seconds, "lines/s");
+  // Drain the 1M queue in a child (a fresh copy each run): its peak RSS is the queue's, not the bench's.
+  let peak = 0;
+  let baseline = 0;
+  let rate = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const copy = freshDir();
+    execFileSync("cp", ["-a", `${big}/.`, copy]);
+    const report = JSON.parse(execFileSync(process.execPath, [child, copy, codec], { encoding: "utf8" })) as {
+      drained: number;
+      seconds: number;
+      peakRssMb: number;
+      baselineRssMb: number;
+    };
+    if (report.drained !== BIG) throw new Error(`drained ${report.drained} of ${BIG}`);
+    peak = Math.max(peak, report.peakRssMb);
+    baseline = Math.max(baseline, report.baselineRssMb);
+    rate = Math.max(rate, report.drained / report.seconds);
+    rmSync(copy, { recursive: true, force: true });
+  }
+  emit(`queue.${codec}.drain_peak_rss_mb`, peak, "MB");
+  emit(`queue.${codec}.drain_baseline_rss_mb`, baseline, "MB");
+  emit(`queue.${codec}.drain_1m_lines_per_s`, rate, "lines/s");
 }
 for (const d of dirs) rmSync(d, { recursive: true, force: true });
