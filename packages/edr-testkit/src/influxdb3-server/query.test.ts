@@ -81,6 +81,15 @@ describe("SELECT from one table", () => {
     });
   });
 
+  it("takes TIMESTAMP literals and LIMIT after the order", async () => {
+    const q =
+      "SELECT time FROM cpu WHERE time >= TIMESTAMP '2025-04-18T14:02:44Z' ORDER BY time DESC LIMIT 2";
+    expect((await get({ db: "q", q })).body).toBe(
+      '[{"time":"2025-04-18T14:02:46.000000001"},{"time":"2025-04-18T14:02:45.331"}]',
+    );
+    expect((await get({ db: "q", q: "SELECT time FROM cpu LIMIT 0" })).body).toBe("[]");
+  });
+
   it("answers [] for json and an empty body for jsonl when nothing matches", async () => {
     const q = "SELECT * FROM cpu WHERE time >= '2030-01-01T00:00:00Z'";
     expect(await get({ db: "q", q })).toMatchObject({ status: 200, body: "[]" });
@@ -195,7 +204,8 @@ describe("request checks", () => {
   it.each([
     ["SELECT count(*) FROM cpu", "expected FROM, got ("],
     ["SELECT * FROM cpu WHERE host = 'a'", 'filters only on time, not on "host"'],
-    ["SELECT * FROM cpu LIMIT 1", "unexpected limit at 18"],
+    ["SELECT * FROM cpu LIMIT 1.5", "expected a whole number after LIMIT, got 1.5"],
+    ["SELECT * FROM cpu LIMIT 1 OFFSET 1", "unexpected offset at 26"],
     ["SELECT * FROM cpu ORDER BY host", 'orders only by time, not by "host"'],
     [
       "SELECT * FROM cpu WHERE time >= now() - interval '1 hour'",

@@ -198,6 +198,7 @@ function select(
     const sign = sql.order === "asc" ? 1 : -1;
     points.sort((a, b) => (a.timeNs < b.timeNs ? -sign : a.timeNs > b.timeNs ? sign : 0));
   }
+  if (sql.limit !== undefined) points.length = Math.min(points.length, sql.limit);
   const wanted = new Set(columns);
   const rows = points.map((p) => {
     const row: Row = new Map<string, CellValue>();

@@ -22,6 +22,8 @@ export type SqlQuery =
       lower: TimeBound | undefined;
       upper: TimeBound | undefined;
       order: "asc" | "desc" | undefined;
+      /** At most this many rows (after ordering). */
+      limit: number | undefined;
     }
   | {
       kind: "information-schema-columns";
@@ -189,7 +191,15 @@ class Parser {
         order = "asc";
       }
     }
-    return { kind: "select", table, columns, lower, upper, order };
+    let limit: number | undefined;
+    if (this.keyword("limit")) {
+      const token = this.next();
+      if (token?.t !== "number" || !/^\d+$/.test(token.v)) {
+        throw new UnsupportedSqlError(`expected a whole number after LIMIT, got ${describe(token)}`);
+      }
+      limit = Number(token.v);
+    }
+    return { kind: "select", table, columns, lower, upper, order, limit };
   }
 
   private timeValue(): ValueRef {
@@ -307,7 +317,7 @@ class Parser {
 }
 
 const SHAPES =
-  "SELECT * | <columns> FROM <table> [WHERE time >= <t> AND time < <t>] [ORDER BY time], " +
+  "SELECT * | <columns> FROM <table> [WHERE time >= <t> AND time < <t>] [ORDER BY time] [LIMIT n], " +
   "SELECT <columns> FROM information_schema.columns WHERE table_schema = 'iox' [AND table_name = <name>], and SHOW TABLES";
 const RESERVED = new Set([
   "select",
@@ -337,5 +347,6 @@ function describe(token: Token | undefined): string {
   if (token.t === "string") return `'${token.v}'`;
   if (token.t === "param") return `$${token.v}`;
   if (token.t === "ident" && token.quoted) return `"${token.v}"`;
+  if (token.t === "ident" && RESERVED.has(token.v)) return token.v.toUpperCase();
   return token.v;
 }
