@@ -94,6 +94,8 @@ class Accumulator {
   count = 0;
   sumFloat = 0;
   sumInt = 0n;
+  /** Part of an integer sum kept as a number while it is exact (|sum| < 2^52): no bigint per value. */
+  sumSmall = 0;
   min: number | bigint | string | boolean = 0;
   max: number | bigint | string | boolean = 0;
   firstValue: FieldValue;
@@ -119,6 +121,12 @@ class Accumulator {
   }
 }
 
+/** A level of the series trie: tag key -> tag value -> next level. Lookups use the strings as they come. */
+class SeriesNode {
+  children: Map<string, Map<string, SeriesNode>> | undefined = undefined;
+  series: Series | undefined = undefined;
+}
+
 class Series {
   current: Bucket | undefined = undefined;
   readonly buckets = new Map<bigint, Bucket>();
@@ -128,7 +136,24 @@ class Series {
     readonly measurement: string,
     readonly tags: Record<string, string>,
     readonly aggregations: ReadonlyMap<string, number> | undefined,
+    public node: SeriesNode,
   ) {}
+}
+
+function descend(node: SeriesNode, key: string, value: string): SeriesNode {
+  let children = node.children;
+  if (children === undefined) {
+    children = new Map<string, Map<string, SeriesNode>>();
+    node.children = children;
+  }
+  let byValue = children.get(key);
+  if (byValue === undefined) {
+    byValue = new Map<string, SeriesNode>();
+    children.set(key, byValue);
+  }
+  let next = byValue.get(value);
+  if (next === undefined) byValue.set(value, (next = new SeriesNode()));
+  return next;
 }
 
 class Bucket {
@@ -151,6 +176,9 @@ class DownsamplerImpl implements Downsampler {
   private readonly aggregations = new Map<string, ReadonlyMap<string, number>>();
   private readonly defaultAggregation: number | undefined;
   private readonly series = new Map<string, Series>();
+  private readonly roots = new Map<string, SeriesNode>();
+  /** Series created since the trie was last rebuilt: bounds the memory of series that came and went. */
+  private created = 0;
   private closedUntil: bigint | undefined = undefined;
   private problems: string[] = [];
   private bucketCount = 0;
@@ -256,29 +284,46 @@ class DownsamplerImpl implements Downsampler {
 
   private seriesOf(point: Point): Series {
     const tags = point.tags;
-    let key = point.measurement;
+    let node = this.roots.get(point.measurement);
+    if (node === undefined) {
+      node = new SeriesNode();
+      this.roots.set(point.measurement, node);
+    }
     let previous = "";
     let sorted = true;
     for (const k in tags) {
-      if (k < previous) sorted = false;
+      const v = tags[k]!;
+      if (v === "") continue;
+      if (k < previous) {
+        sorted = false;
+        break;
+      }
       previous = k;
-      key += "\u0000" + k + "\u0001" + tags[k]!;
+      node = descend(node, k, v);
     }
     if (!sorted) {
-      key = point.measurement;
-      for (const k of Object.keys(tags).sort()) key += "\u0000" + k + "\u0001" + tags[k]!;
+      node = this.roots.get(point.measurement)!;
+      for (const k of Object.keys(tags).sort()) if (tags[k] !== "") node = descend(node, k, tags[k]!);
     }
-    let series = this.series.get(key);
+    let series = node.series;
     if (series === undefined) {
       const copy: Record<string, string> = {};
-      for (const k in tags) if (tags[k] !== "") setEntry(copy, k, tags[k]!);
+      let key = point.measurement;
+      for (const k of Object.keys(tags).sort()) {
+        if (tags[k] === "") continue;
+        setEntry(copy, k, tags[k]!);
+        key += "\u0000" + k + "\u0001" + tags[k]!;
+      }
+      this.created++;
       series = new Series(
         key,
         this.order++,
         point.measurement,
         copy,
         this.aggregations.get(point.measurement),
+        node,
       );
+      node.series = series;
       this.series.set(key, series);
     }
     return series;
@@ -302,14 +347,30 @@ class DownsamplerImpl implements Downsampler {
         series.buckets.delete(start);
         if (series.current === bucket) series.current = undefined;
       }
-      if (series.buckets.size === 0) this.series.delete(series.key);
+      if (series.buckets.size === 0) {
+        this.series.delete(series.key);
+        series.node.series = undefined;
+      }
     }
     this.bucketCount -= done.length;
+    if (this.created > 10_000 && this.created > 4 * this.series.size) this.rebuildTrie();
     done.sort(byStartThenSeries);
     const problems = this.problems;
     this.problems = [];
     const points = done.map((bucket) => emit(bucket, problems));
     return { points, problems };
+  }
+
+  private rebuildTrie(): void {
+    this.roots.clear();
+    this.created = this.series.size;
+    for (const series of this.series.values()) {
+      let node = this.roots.get(series.measurement);
+      if (node === undefined) this.roots.set(series.measurement, (node = new SeriesNode()));
+      for (const k of Object.keys(series.tags).sort()) node = descend(node, k, series.tags[k]!);
+      node.series = series;
+      series.node = node;
+    }
   }
 
   openBuckets(): OpenBucket[] {
@@ -353,13 +414,25 @@ function byStartThenSeries(a: Bucket, b: Bucket): number {
   return a.series.order - b.series.order;
 }
 
+// Below 2^52 in magnitude, the sum of two integers is exact as a number.
+const SMALL = 2 ** 52;
+const SMALL_BIGINT = 2n ** 52n;
+
 function update(acc: Accumulator, value: FieldValue, t: bigint): void {
   switch (acc.aggregation) {
     case AVG:
     case SUM:
       acc.count++;
       if (value.type === "float") acc.sumFloat += value.value;
-      else acc.sumInt += value.value as bigint;
+      else {
+        const v = value.value as bigint;
+        if (v > -SMALL_BIGINT && v < SMALL_BIGINT && acc.sumSmall > -SMALL && acc.sumSmall < SMALL) {
+          acc.sumSmall += Number(v);
+        } else {
+          acc.sumInt += BigInt(acc.sumSmall) + v;
+          acc.sumSmall = 0;
+        }
+      }
       return;
     case COUNT:
       acc.count++;
@@ -404,6 +477,10 @@ function emit(bucket: Bucket, problems: string[]): Point {
 
 /** The aggregate of one field in one bucket, or the reason there is none. */
 function result(acc: Accumulator): FieldValue | string {
+  if (acc.sumSmall !== 0) {
+    acc.sumInt += BigInt(acc.sumSmall);
+    acc.sumSmall = 0;
+  }
   switch (acc.aggregation) {
     case AVG:
       if (acc.type === "float") return { type: "float", value: acc.sumFloat / acc.count };

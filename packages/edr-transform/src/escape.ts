@@ -111,16 +111,18 @@ export function formatFloat(value: number): string | undefined {
   return String(value);
 }
 
+const UINT64_MAX_TEXT = "18446744073709551615";
+const INT64_MAX_TEXT = "9223372036854775807";
+const INT64_MIN_DIGITS = "9223372036854775808";
+
 /**
  * Whether `s[a, b)` is a decimal integer (optional `-` when `signed`) within int64 (signed) or uint64.
  * Compares digit strings, so no value passes through a JS number.
  */
 export function isIntegerText(s: string, a: number, b: number, signed: boolean): boolean {
   let i = a;
-  let negative = false;
   if (i < b && s.charCodeAt(i) === MINUS) {
     if (!signed) return false;
-    negative = true;
     i++;
   }
   if (i === b) return false;
@@ -128,10 +130,27 @@ export function isIntegerText(s: string, a: number, b: number, signed: boolean):
     const c = s.charCodeAt(j);
     if (c < ZERO || c > NINE) return false;
   }
+  return integerInRange(s, a, b, signed);
+}
+
+/** Whether the digits `s[a, b)` (optional `-`, already checked to be digits) fit int64 or uint64. */
+export function integerInRange(s: string, a: number, b: number, signed: boolean): boolean {
+  let i = a;
+  const negative = s.charCodeAt(i) === MINUS;
+  if (negative) {
+    if (!signed) return false;
+    i++;
+  }
+  if (b - i < 19) return true;
   while (i < b - 1 && s.charCodeAt(i) === ZERO) i++; // leading zeros do not count toward the range
   const digits = b - i;
   if (digits < 19) return true;
-  const limit = !signed ? "18446744073709551615" : negative ? "9223372036854775808" : "9223372036854775807";
+  const limit = !signed ? UINT64_MAX_TEXT : negative ? INT64_MIN_DIGITS : INT64_MAX_TEXT;
   if (digits !== limit.length) return digits < limit.length;
-  return s.slice(i, b) <= limit;
+  // Compare digit by digit: no slice, no allocation on the hot path of every 19-digit timestamp.
+  for (let k = 0; k < digits; k++) {
+    const d = s.charCodeAt(i + k) - limit.charCodeAt(k);
+    if (d !== 0) return d < 0;
+  }
+  return true;
 }

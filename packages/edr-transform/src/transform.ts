@@ -49,7 +49,17 @@ export interface Transform {
   checkColumns(table: string, columns: Iterable<string>): void;
 }
 
-// A compiled table rule for the line path: names escaped once, nothing to do flagged.
+/** One key a table rule renames or drops. */
+interface KeyRule {
+  readonly source: string;
+  /** New name, or null to drop the key. */
+  readonly out: string | null;
+  /** New name escaped for a line, or null. */
+  readonly escapedOut: string | null;
+}
+
+// A compiled table rule for the line path: names escaped once, keys bucketed by length so that a key of a
+// line is matched with startsWith at its offset, without slicing it out.
 interface LineRule {
   readonly table: string;
   readonly drop: boolean;
@@ -57,18 +67,24 @@ interface LineRule {
   /** Escaped new measurement, or undefined. */
   readonly measurement: string | undefined;
   readonly rename: string | undefined;
-  /** Source key to escaped new key, or null to drop. */
-  readonly keys: ReadonlyMap<string, string | null>;
-  /** Source key to new key (unescaped), or null to drop. */
+  readonly keyRules: readonly KeyRule[];
+  readonly byLength: readonly (readonly number[] | undefined)[];
+  readonly byName: ReadonlyMap<string, number>;
+  /** Source key to new key, or null to drop (the point path). */
   readonly names: ReadonlyMap<string, string | null>;
   readonly renamesKeys: boolean;
 }
 
 function compileRule(table: string, rule: TableRule): LineRule {
-  const keys = new Map<string, string | null>();
+  const keyRules: KeyRule[] = [];
+  const byLength: number[][] = [];
+  const byName = new Map<string, number>();
   let renamesKeys = false;
-  for (const [key, out] of rule.keys) {
-    keys.set(key, out === null ? null : escapeName(out, "field key"));
+  for (const [source, out] of rule.keys) {
+    const index = keyRules.length;
+    keyRules.push({ source, out, escapedOut: out === null ? null : escapeName(out, "field key") });
+    (byLength[source.length] ??= []).push(index);
+    byName.set(source, index);
     if (out !== null) renamesKeys = true;
   }
   return {
@@ -77,7 +93,9 @@ function compileRule(table: string, rule: TableRule): LineRule {
     keep: !rule.drop && rule.rename === undefined && rule.keys.size === 0,
     measurement: rule.rename === undefined ? undefined : escapeName(rule.rename, "measurement"),
     rename: rule.rename,
-    keys,
+    keyRules,
+    byLength,
+    byName,
     names: rule.keys,
     renamesKeys,
   };
@@ -90,8 +108,6 @@ class RuleTransform implements Transform {
   private readonly compiled = new Map<string, LineRule>();
   private readonly otherRule: LineRule;
   private readonly scanner = new LineScanner();
-  private keyNames: string[] = [];
-  private keyOuts: (string | null)[] = [];
 
   constructor(readonly ruleSet: RuleSet) {
     for (const [table, rule] of ruleSet.tables) this.compiled.set(table, compileRule(table, rule));
@@ -160,72 +176,113 @@ class RuleTransform implements Transform {
 
   private reason = "";
 
+  /** Per entry of the scanned line: KEPT, DROPPED, or the index of its key rule when renamed. */
+  private status = new Int32Array(64);
+
+  private readonly parts: string[] = [];
+
   private rewrite(line: string, rule: LineRule): string {
     const sc = this.scanner;
     if (!sc.scan(line, 0, line.length)) {
       this.reason = `column ${sc.errorAt + 1}: ${sc.errorReason}`;
       return REJECTED;
     }
-    let out = "";
     let pos = 0;
+    // Pieces are joined once at the end: one flat string per line, holding no slice of the input alive.
+    const out = this.parts;
+    out.length = 0;
     if (rule.measurement !== undefined) {
-      out = rule.measurement;
+      out.push(rule.measurement);
       pos = sc.measurementEnd;
     }
-    const keys = rule.keys;
-    if (keys.size > 0) {
-      const entries = sc.entries;
-      const tagCount = sc.tagCount;
-      const total = tagCount + sc.fieldCount;
-      const names = this.keyNames;
-      const outs = this.keyOuts;
-      let renamed = false;
-      let emitted = 0;
+    const keyRules = rule.keyRules;
+    if (keyRules.length === 0) {
+      out.push(line.slice(pos));
+      return out.join("");
+    }
+    const entries = sc.entries;
+    const tagCount = sc.tagCount;
+    const total = tagCount + sc.fieldCount;
+    if (this.status.length < total) this.status = new Int32Array(total * 2);
+    const status = this.status;
+    const byLength = rule.byLength;
+    let renamed = 0;
+    let emitted = 0;
+    for (let k = 0; k < total; k++) {
+      const base = k * STRIDE;
+      const keyStart = entries[base]!;
+      const keyEnd = entries[base + 1]!;
+      let match = -1;
+      if ((entries[base + 4]! & FLAG_KEY_ESCAPED) === 0) {
+        const candidates = byLength[keyEnd - keyStart];
+        if (candidates !== undefined) {
+          for (let c = 0; c < candidates.length; c++) {
+            const index = candidates[c]!;
+            if (line.startsWith(keyRules[index]!.source, keyStart)) {
+              match = index;
+              break;
+            }
+          }
+        }
+      } else {
+        match = rule.byName.get(unescapeName(line, keyStart, keyEnd, false)) ?? -1;
+      }
+      if (match < 0) {
+        status[k] = KEPT;
+        if (k >= tagCount) emitted++;
+        continue;
+      }
+      const escapedOut = keyRules[match]!.escapedOut;
+      if (escapedOut === null) {
+        status[k] = DROPPED;
+        if (k < tagCount || emitted > 0) {
+          out.push(line.slice(pos, keyStart - 1)); // drop ",key=value"
+          pos = entries[base + 3]!;
+        } else {
+          out.push(line.slice(pos, keyStart)); // drop "key=value," (or the only "key=value")
+          pos = k + 1 < total ? entries[base + STRIDE]! : entries[base + 3]!;
+        }
+        continue;
+      }
+      status[k] = match;
+      if (k >= tagCount) emitted++;
+      out.push(line.slice(pos, keyStart), escapedOut);
+      pos = keyEnd;
+      renamed++;
+    }
+    if (emitted === 0) return EMPTIED;
+    if (renamed > 0) {
+      const clash = this.findClash(line, rule, total);
+      if (clash !== undefined) {
+        this.reason = clash;
+        return REJECTED;
+      }
+    }
+    out.push(line.slice(pos));
+    return out.join("");
+  }
+
+  /** A renamed key equal to a key the line keeps would repeat that name. */
+  private findClash(line: string, rule: LineRule, total: number): string | undefined {
+    const status = this.status;
+    const entries = this.scanner.entries;
+    for (let r = 0; r < total; r++) {
+      if (status[r]! < 0) continue;
+      const keyRule = rule.keyRules[status[r]!]!;
+      const target = keyRule.out!;
       for (let k = 0; k < total; k++) {
+        if (status[k] !== KEPT) continue;
         const base = k * STRIDE;
         const keyStart = entries[base]!;
         const keyEnd = entries[base + 1]!;
-        const key =
-          (entries[base + 4]! & FLAG_KEY_ESCAPED) !== 0
-            ? unescapeName(line, keyStart, keyEnd, false)
-            : line.slice(keyStart, keyEnd);
-        const mapped = keys.get(key);
-        names[k] = key;
-        outs[k] = key;
-        if (mapped === undefined) {
-          if (k >= tagCount) emitted++;
-          continue;
-        }
-        if (mapped === null) {
-          outs[k] = null;
-          if (k < tagCount) {
-            out += line.slice(pos, keyStart - 1); // drop ",key=value"
-            pos = entries[base + 3]!;
-          } else if (emitted > 0) {
-            out += line.slice(pos, keyStart - 1); // drop ",key=value"
-            pos = entries[base + 3]!;
-          } else {
-            out += line.slice(pos, keyStart); // drop "key=value," (or the last "key=value")
-            pos = k + 1 < total ? entries[base + STRIDE]! : entries[base + 3]!;
-          }
-          continue;
-        }
-        if (k >= tagCount) emitted++;
-        out += line.slice(pos, keyStart) + mapped;
-        pos = keyEnd;
-        outs[k] = rule.names.get(key)!;
-        renamed = true;
-      }
-      if (emitted === 0) return EMPTIED;
-      if (renamed && rule.renamesKeys) {
-        const clash = findClash(names, outs, total, rule);
-        if (clash !== undefined) {
-          this.reason = clash;
-          return REJECTED;
-        }
+        const same =
+          (entries[base + 4]! & FLAG_KEY_ESCAPED) === 0
+            ? keyEnd - keyStart === target.length && line.startsWith(target, keyStart)
+            : unescapeName(line, keyStart, keyEnd, false) === target;
+        if (same) return clashReason(rule.table, keyRule.source, target);
       }
     }
-    return out + line.slice(pos);
+    return undefined;
   }
 
   points(points: readonly Point[]): TransformResult<Point> {
@@ -281,27 +338,13 @@ class RuleTransform implements Transform {
   }
 }
 
+const KEPT = -1;
+const DROPPED = -2;
 const EMPTIED = "\u0000emptied";
 const REJECTED = "\u0000rejected";
 
 function clashReason(table: string, key: string, out: string): string {
   return `table ${JSON.stringify(table)}: renaming ${JSON.stringify(key)} to ${JSON.stringify(out)} repeats a tag or field of that name`;
-}
-
-function findClash(
-  names: string[],
-  outs: (string | null)[],
-  total: number,
-  rule: LineRule,
-): string | undefined {
-  for (let a = 0; a < total; a++) {
-    const out = outs[a];
-    if (out === null || out === undefined || out === names[a]) continue;
-    for (let b = 0; b < total; b++) {
-      if (b !== a && outs[b] === out) return clashReason(rule.table, names[a]!, out);
-    }
-  }
-  return undefined;
 }
 
 function trimLeading(line: string): string {
