@@ -24,6 +24,7 @@ export class MemberReader {
   private winSeg: Segment | undefined;
   private winStart = 0;
   private win: Buffer = Buffer.alloc(0);
+  private store: Buffer = Buffer.alloc(0);
 
   constructor(private readonly codec: Codec) {}
 
@@ -37,7 +38,11 @@ export class MemberReader {
       return this.win.subarray(offset - this.winStart, offset - this.winStart + length);
     }
     const want = Math.min(Math.max(length, WINDOW_BYTES), seg.size - offset);
-    const buf = Buffer.allocUnsafe(want);
+    // One buffer, reused: callers consume a window before the next read (all reads run under the
+    // queue's lock), and a fresh megabyte per window would only feed the garbage collector.
+    if (this.store.length < want) this.store = Buffer.allocUnsafe(Math.max(want, WINDOW_BYTES));
+    const buf = this.store;
+    this.winSeg = undefined; // the old window's bytes are being overwritten
     let got = 0;
     while (got < want) {
       const { bytesRead } = await seg.fh.read(buf, got, want - got, offset + got);

@@ -11,6 +11,9 @@ import { quarantineBytes } from "./quarantine.js";
 import type { QueuePaths, Segment } from "./segments.js";
 import type { Batch, Queue, QueueStats } from "./types.js";
 
+/** A group commit stops adding appends at this much JSON text (bounds one member's size in memory). */
+const MAX_GROUP_CHARS = 8 * 1024 * 1024;
+
 interface PendingAppend {
   readonly text: string;
   readonly count: number;
@@ -161,7 +164,13 @@ export class DiskQueue implements Queue {
         continue;
       }
       // Group commit: every append waiting now becomes one member and shares one fsync.
-      const group = this.pending.splice(0, this.pending.length);
+      let take = 0;
+      let chars = 0;
+      while (take < this.pending.length && (take === 0 || chars < MAX_GROUP_CHARS)) {
+        chars += this.pending[take]!.text.length;
+        take++;
+      }
+      const group = this.pending.splice(0, take);
       await this.writeGroup(group);
     }
   }
