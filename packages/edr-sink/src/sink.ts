@@ -53,6 +53,13 @@ const MAX_REASON_CHARS = 500;
 /** Lines planned between two turns of the event loop. */
 const PLAN_SLICE_LINES = 50_000;
 
+/** A batch with its lines and body text, built once and reused by its retries. */
+interface Prepared {
+  batch: Batch;
+  lines: string[];
+  body: string;
+}
+
 /** One lane of a call: its batches waiting, the loop sending them, and what holds the rest back. */
 interface Lane {
   queue: Batch[];
@@ -213,12 +220,19 @@ class RemoteSink implements Sink {
 
   private async runLane(call: Call, lane: Lane): Promise<void> {
     // Batches of one lane go one after another: a later batch may hold later points of the same series.
+    // While one is in flight, the next is joined and gzipped, so it leaves the moment the answer comes.
+    let next: Prepared | undefined;
     for (let batch = lane.queue.shift(); batch !== undefined; batch = lane.queue.shift()) {
       if (lane.held) {
         fill(call.outcomes, batch, lane.held);
         continue;
       }
-      const held = await this.sendPiece(call, batch);
+      const prepared = next?.batch === batch ? next : this.prepare(call, batch, false);
+      next = undefined;
+      const sending = this.sendPiece(call, batch, prepared);
+      const upcoming = lane.queue[0];
+      if (upcoming !== undefined && !call.stopped) next = this.prepare(call, upcoming, true);
+      const held = await sending;
       if (held) {
         lane.held = this.notDelivered(
           `held back behind lines of the same series that were not delivered: ${held.reason}`,
@@ -227,20 +241,33 @@ class RemoteSink implements Sink {
         );
       }
     }
+    if (next) this.transport.discard(next.body);
     lane.running = undefined;
   }
 
+  private prepare(call: Call, batch: Batch, ahead: boolean): Prepared {
+    const lines = batch.map((i) => call.lines[i]!);
+    const body = lines.join("\n");
+    if (ahead) this.transport.prepare(body, this.opts.gzipThresholdBytes);
+    return { batch, lines, body };
+  }
+
   /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
-  private async sendPiece(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {
+  private async sendPiece(
+    call: Call,
+    piece: Batch,
+    prepared?: Prepared,
+  ): Promise<NotDeliveredOutcome | undefined> {
     let attempt = 0;
-    const sent = piece.map((i) => call.lines[i]!);
+    const sent = prepared?.lines ?? piece.map((i) => call.lines[i]!);
+    const body = prepared?.body ?? sent.join("\n");
     for (;;) {
       if (call.stopped) {
         fill(call.outcomes, piece, call.stopped);
         return call.stopped;
       }
       attempt++;
-      const answer = await this.post(sent);
+      const answer = await this.post(body);
       call.requests++;
       const decision = decideRetry(
         {
@@ -331,9 +358,9 @@ class RemoteSink implements Sink {
     return rest.length > 0 ? this.sendPiece(call, rest) : undefined;
   }
 
-  private async post(lines: string[]): Promise<Answer> {
+  private async post(body: string): Promise<Answer> {
     try {
-      await withClientLogging(this.logRoute, () => this.client.write(lines, this.opts.database));
+      await withClientLogging(this.logRoute, () => this.client.write(body, this.opts.database));
       return {
         status: 204,
         headers: undefined,
