@@ -29,6 +29,12 @@ export interface FaultSwitches {
   dropNextConnection(n: number, on?: FaultTarget): void;
   /** For the next `n` matching requests: read the body and never answer (until the server closes). */
   stall(n: number, on?: FaultTarget): void;
+  /**
+   * For the next `n` matching requests: handle them fully (a write is stored), then lose the answer: send
+   * nothing (default) or the status, headers and the first `afterBytes` bytes of the body, then destroy the
+   * socket. Models an answer lost on the way back, and a query stream cut short after its 200.
+   */
+  cutNextResponse(n: number, options?: { afterBytes?: number; on?: FaultTarget }): void;
   /** Stop listening (new connections are refused) and cut open connections. */
   refuse(): Promise<void>;
   /** Listen again on the same port after `refuse()`. */
@@ -42,7 +48,8 @@ export type FaultAction =
   | { kind: "none" }
   | { kind: "fail"; status: number; headers: Record<string, string>; body: string }
   | { kind: "drop" }
-  | { kind: "stall" };
+  | { kind: "stall" }
+  | { kind: "cut"; afterBytes: number | undefined };
 
 interface Counted {
   remaining: number;
@@ -58,6 +65,7 @@ export class FaultState {
   private delayOn: FaultTarget = "write";
   private drops: Counted[] = [];
   private stalls: Counted[] = [];
+  private cuts: (Counted & { afterBytes: number | undefined })[] = [];
 
   failNext(n: number, options: FailureOptions): void {
     checkCount("failNext", n);
@@ -90,6 +98,13 @@ export class FaultState {
     this.stalls.push({ remaining: n, on });
   }
 
+  cutNextResponse(n: number, options: { afterBytes?: number; on?: FaultTarget } = {}): void {
+    checkCount("cutNextResponse", n);
+    const afterBytes = options.afterBytes;
+    if (afterBytes !== undefined) checkCount("cutNextResponse afterBytes", afterBytes);
+    this.cuts.push({ remaining: n, on: options.on ?? "write", afterBytes });
+  }
+
   clear(): void {
     this.failures = [];
     this.always = undefined;
@@ -97,6 +112,7 @@ export class FaultState {
     this.delayMs = 0;
     this.drops = [];
     this.stalls = [];
+    this.cuts = [];
   }
 
   /** The delay for a request of this kind. */
@@ -104,10 +120,12 @@ export class FaultState {
     return matches(this.delayOn, kind) ? this.delayMs : 0;
   }
 
-  /** Decides (and counts) the fault for one request; stalls and drops come before failures. */
+  /** Decides (and counts) the fault for one request: stall, drop, cut, then the failures. */
   take(kind: "write" | "query" | "other"): FaultAction {
-    if (takeCounted(this.stalls, kind)) return { kind: "stall" };
-    if (takeCounted(this.drops, kind)) return { kind: "drop" };
+    if (takeCounted(this.stalls, kind) !== undefined) return { kind: "stall" };
+    if (takeCounted(this.drops, kind) !== undefined) return { kind: "drop" };
+    const cut = takeCounted(this.cuts, kind);
+    if (cut !== undefined) return { kind: "cut", afterBytes: cut.afterBytes };
     const counted = this.failures.find((c) => c.remaining > 0 && matches(c.on, kind));
     if (counted !== undefined) {
       counted.remaining--;
@@ -125,11 +143,10 @@ function matches(on: FaultTarget, kind: "write" | "query" | "other"): boolean {
   return on === "any" || on === kind;
 }
 
-function takeCounted(list: Counted[], kind: "write" | "query" | "other"): boolean {
+function takeCounted<T extends Counted>(list: T[], kind: "write" | "query" | "other"): T | undefined {
   const c = list.find((x) => x.remaining > 0 && matches(x.on, kind));
-  if (c === undefined) return false;
-  c.remaining--;
-  return true;
+  if (c !== undefined) c.remaining--;
+  return c;
 }
 
 function failure(options: FailureOptions): FaultAction {

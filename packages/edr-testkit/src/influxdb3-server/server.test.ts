@@ -303,6 +303,29 @@ describe("fault switches", () => {
     await expect(hanging).rejects.toThrow();
   });
 
+  it("cutNextResponse stores a write, then loses its answer", async () => {
+    const server = await start();
+    server.faults.cutNextResponse(1);
+    await expect(write(server, "m f=1 1")).rejects.toThrow();
+    expect(server.points("d")).toHaveLength(1);
+    expect((await write(server, "m f=2 2")).status).toBe(204);
+  });
+
+  it("cutNextResponse on a query sends the 200 and part of the rows, then ends the stream early", async () => {
+    const server = await start();
+    await write(server, "m f=1 1\nm f=2 2");
+    server.faults.cutNextResponse(1, { afterBytes: 10, on: "query" });
+    const res = await fetch(`${server.url}/api/v3/query_sql?db=d&q=SELECT%20*%20FROM%20m&format=jsonl`);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    server.faults.cutNextResponse(1, { afterBytes: 0, on: "query" });
+    const empty = await fetch(`${server.url}/api/v3/query_sql?db=d&q=SELECT%20*%20FROM%20m`);
+    expect(empty.status).toBe(200);
+    await expect(empty.text()).rejects.toThrow();
+    const whole = await fetch(`${server.url}/api/v3/query_sql?db=d&q=SELECT%20f%20FROM%20m`);
+    expect(await whole.text()).toBe('[{"f":1.0},{"f":2.0}]');
+  });
+
   it("refuse() stops listening and accept() listens again on the same port", async () => {
     const server = await start();
     expect((await write(server)).status).toBe(204);
@@ -326,6 +349,7 @@ describe("fault switches", () => {
     expect(() => server.faults.failNext(-1, { status: 500 })).toThrow(TestServerError);
     expect(() => server.faults.stall(1.5)).toThrow(TestServerError);
     expect(() => server.faults.delay(-1)).toThrow(TestServerError);
+    expect(() => server.faults.cutNextResponse(1, { afterBytes: -1 })).toThrow(TestServerError);
   });
 });
 

@@ -104,6 +104,7 @@ export async function startInfluxDB3Server(
       case "fail":
         send(res, fault);
         return;
+      case "cut":
       case "none":
         break;
     }
@@ -131,7 +132,9 @@ export async function startInfluxDB3Server(
       }
     }
     const reply = await route(ctx, method, url.pathname, url.searchParams, req.headers, body.bytes);
-    if (!closed) send(res, reply);
+    if (closed) return;
+    if (fault.kind === "cut") sendCut(res, reply, fault.afterBytes);
+    else send(res, reply);
   };
 
   const server = createServer((req, res) => {
@@ -182,6 +185,7 @@ export async function startInfluxDB3Server(
     delay: (ms, on) => faultState.delay(ms, on),
     dropNextConnection: (n, on) => faultState.dropNextConnection(n, on),
     stall: (n, on) => faultState.stall(n, on),
+    cutNextResponse: (n, o) => faultState.cutNextResponse(n, o),
     refuse: () => stopListening(),
     accept: async () => {
       if (closed) throw new TestServerError("CLOSED", "accept(): the server is closed");
@@ -218,6 +222,23 @@ function copyPoint(p: StoredPoint): StoredPoint {
   const fields: Record<string, StoredField> = {};
   for (const [k, v] of Object.entries(p.fields)) fields[k] = { ...v };
   return { measurement: p.measurement, tags: { ...p.tags }, fields, timeNs: p.timeNs };
+}
+
+/**
+ * Sends the status, headers and the first `afterBytes` bytes of the body (chunked, so the client sees a stream
+ * that ends early), then destroys the socket; with `afterBytes` undefined, destroys it before any answer.
+ */
+function sendCut(res: ServerResponse, reply: Reply, afterBytes: number | undefined): void {
+  if (afterBytes === undefined) {
+    res.socket?.destroy();
+    return;
+  }
+  res.writeHead(reply.status, { ...reply.headers, "transfer-encoding": "chunked" });
+  const part = Buffer.from(reply.body).subarray(0, afterBytes);
+  if (part.length > 0) res.write(part);
+  else res.flushHeaders();
+  // end(), not destroy(): what was written goes out first, then the stream stops short of its last chunk.
+  res.socket?.end();
 }
 
 function send(res: ServerResponse, reply: Reply): void {
