@@ -63,6 +63,8 @@ interface Prepared {
 /** One lane of a call: its batches waiting, the loop sending them, and what holds the rest back. */
 interface Lane {
   queue: Batch[];
+  /** True while `running` is sending the queue. */
+  active: boolean;
   running: Promise<void> | undefined;
   held: NotDeliveredOutcome | undefined;
 }
@@ -200,13 +202,22 @@ class RemoteSink implements Sink {
     const laneCount = lanesFor(lines, this.opts.maxInFlight, this.opts);
     const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
       queue: [],
+      active: false,
       running: undefined,
       held: undefined,
     }));
     const planner = new BatchPlanner(lines, laneCount, this.opts, (l, batch) => {
       const lane = lanes[l]!;
+      if (lane.held) {
+        fill(call.outcomes, batch, lane.held);
+        return;
+      }
       lane.queue.push(batch);
-      lane.running ??= this.runLane(call, lane);
+      if (!lane.active) {
+        // `active` is set before the loop starts and cleared when it ends, even if it ends at once.
+        lane.active = true;
+        lane.running = this.runLane(call, lane);
+      }
     });
     const slice = Math.max(PLAN_SLICE_LINES, this.opts.batchLines);
     for (let from = 0; from < lines.length; from += slice) {
@@ -222,27 +233,30 @@ class RemoteSink implements Sink {
     // Batches of one lane go one after another: a later batch may hold later points of the same series.
     // While one is in flight, the next is joined and gzipped, so it leaves the moment the answer comes.
     let next: Prepared | undefined;
-    for (let batch = lane.queue.shift(); batch !== undefined; batch = lane.queue.shift()) {
-      if (lane.held) {
-        fill(call.outcomes, batch, lane.held);
-        continue;
+    try {
+      for (let batch = lane.queue.shift(); batch !== undefined; batch = lane.queue.shift()) {
+        if (lane.held) {
+          fill(call.outcomes, batch, lane.held);
+          continue;
+        }
+        const prepared = next?.batch === batch ? next : this.prepare(call, batch, false);
+        next = undefined;
+        const sending = this.sendPiece(call, batch, prepared);
+        const upcoming = lane.queue[0];
+        if (upcoming !== undefined && !call.stopped) next = this.prepare(call, upcoming, true);
+        const held = await sending;
+        if (held) {
+          lane.held = this.notDelivered(
+            `held back behind lines of the same series that were not delivered: ${held.reason}`,
+            held.retryAt - this.opts.now(),
+            false,
+          );
+        }
       }
-      const prepared = next?.batch === batch ? next : this.prepare(call, batch, false);
-      next = undefined;
-      const sending = this.sendPiece(call, batch, prepared);
-      const upcoming = lane.queue[0];
-      if (upcoming !== undefined && !call.stopped) next = this.prepare(call, upcoming, true);
-      const held = await sending;
-      if (held) {
-        lane.held = this.notDelivered(
-          `held back behind lines of the same series that were not delivered: ${held.reason}`,
-          held.retryAt - this.opts.now(),
-          false,
-        );
-      }
+    } finally {
+      if (next) this.transport.discard(next.body);
+      lane.active = false;
     }
-    if (next) this.transport.discard(next.body);
-    lane.running = undefined;
   }
 
   private prepare(call: Call, batch: Batch, ahead: boolean): Prepared {

@@ -295,3 +295,15 @@ describe("max_retries", () => {
     expect(result.outcomes[5]).toMatchObject({ reason: expect.stringMatching(/^held back/) as string });
   });
 });
+
+describe("a lane that fails while later lines are still being planned", () => {
+  it("holds back every later batch of that lane, planned before or after the failure", async () => {
+    const sink = ctx.open({ maxRetries: 0, batchLines: 1000, maxInFlight: 1 });
+    ctx.server.faults.failNext(1, { status: 500 });
+    const lines = makeLines(10, 60_000); // 600,000 lines: planned in twelve slices
+    const result = await sink.write(lines);
+    expect(result.outcomes.filter((o) => o === undefined)).toHaveLength(0);
+    expect(result).toMatchObject({ delivered: 0, notDelivered: lines.length });
+    expect(ctx.server.requests).toHaveLength(1);
+  });
+});
