@@ -1,4 +1,3 @@
-import { open, rename, unlink } from "node:fs/promises";
 import { resolveCodec, type Codec } from "./codec.js";
 import type { CursorFile, CursorState, Position } from "./cursor-file.js";
 import { parseEntries, serializeEntries, type QueueEntry } from "./entries.js";
@@ -8,6 +7,7 @@ import { encodeHeader, encodeTrailer } from "./member.js";
 import { countEntries, MemberReader } from "./member-reader.js";
 import type { ResolvedOptions } from "./options.js";
 import { quarantineBytes } from "./quarantine.js";
+import { comparePositions, SegmentSet } from "./segment-set.js";
 import type { QueuePaths, Segment } from "./segments.js";
 import type { Batch, Queue, QueueStats } from "./types.js";
 
@@ -29,11 +29,6 @@ interface CachedMember {
   readonly rawLength: number;
 }
 
-/** Compares two normalized positions. */
-export function comparePositions(a: Position, b: Position): number {
-  return a.seq - b.seq || a.offset - b.offset || a.index - b.index;
-}
-
 /** The state an opened queue starts from (see open-queue.ts). */
 export interface OpenedState {
   readonly paths: QueuePaths;
@@ -52,7 +47,7 @@ export class DiskQueue implements Queue {
   private readonly reader: MemberReader;
   private readonly paths: QueuePaths;
   private readonly opts: ResolvedOptions;
-  private readonly segments: Segment[];
+  private readonly files: SegmentSet;
   private readonly cursorFile: CursorFile;
   private cursor: CursorState;
   private readPos: Position;
@@ -73,7 +68,7 @@ export class DiskQueue implements Queue {
     this.opts = state.options;
     this.codec = resolveCodec(state.options.codec);
     this.reader = new MemberReader(this.codec);
-    this.segments = state.segments;
+    this.files = new SegmentSet(state.paths, state.segments);
     this.cursorFile = state.cursorFile;
     this.cursor = state.cursor;
     this.readPos = state.cursor.pos;
@@ -84,36 +79,6 @@ export class DiskQueue implements Queue {
       this.timer = setInterval(() => void this.syncDirty(), this.opts.fsyncIntervalMs);
       this.timer.unref();
     }
-  }
-
-  private get head(): Segment {
-    return this.segments[this.segments.length - 1]!;
-  }
-
-  private segment(seq: number): Segment | undefined {
-    return this.segments.find((s) => s.seq === seq);
-  }
-
-  private pathOf(seg: Segment): string {
-    return seg.sealed ? this.paths.sealed(seg.seq) : this.paths.head;
-  }
-
-  /** Moves a position at the end of a sealed segment to the start of the next one. */
-  private normalize(pos: Position): Position {
-    let p = pos;
-    for (;;) {
-      const seg = this.segment(p.seq);
-      if (!seg || !seg.sealed || p.offset < seg.size) return p;
-      const next = this.segments[this.segments.indexOf(seg) + 1];
-      if (!next) return p;
-      p = { seq: next.seq, offset: 0, index: 0 };
-    }
-  }
-
-  private unackedBytes(): number {
-    let total = 0;
-    for (const s of this.segments) if (s.seq >= this.cursor.pos.seq) total += s.size;
-    return total - this.cursor.pos.offset;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -199,7 +164,7 @@ export class DiskQueue implements Queue {
     const header = encodeHeader(body.length, count, now);
     const trailer = encodeTrailer(raw);
     const length = header.length + body.length + trailer.length;
-    if (this.unackedBytes() + length > this.opts.maxBytes) await this.makeRoom(length);
+    if (this.files.bytesFrom(this.cursor.pos) + length > this.opts.maxBytes) await this.makeRoom(length);
     const head = await this.headFor(length);
     try {
       await writeFully(head.fh, [header, body, trailer], head.size);
@@ -221,9 +186,9 @@ export class DiskQueue implements Queue {
   }
 
   private async headFor(length: number): Promise<Segment> {
-    if (this.head.size > 0 && this.head.size + length > this.opts.segmentBytes) {
+    if (this.files.head.size > 0 && this.files.head.size + length > this.opts.segmentBytes) {
       try {
-        await this.seal();
+        await this.files.seal();
       } catch (error) {
         throw new QueueError(
           "IO",
@@ -232,7 +197,7 @@ export class DiskQueue implements Queue {
         );
       }
     }
-    return this.head;
+    return this.files.head;
   }
 
   /** Makes room for `length` more bytes, by dropping the oldest members or by refusing. */
@@ -240,19 +205,19 @@ export class DiskQueue implements Queue {
     const full = (): QueueError =>
       new QueueError(
         "FULL",
-        `append: queue ${this.paths.head} is full: ${this.unackedBytes()} bytes queued + ${length} > maxBytes ${this.opts.maxBytes}; nothing was dropped (onFull: "${this.opts.onFull}")`,
+        `append: queue ${this.paths.head} is full: ${this.files.bytesFrom(this.cursor.pos)} bytes queued + ${length} > maxBytes ${this.opts.maxBytes}; nothing was dropped (onFull: "${this.opts.onFull}")`,
       );
     if (this.opts.onFull === "error" || length > this.opts.maxBytes) throw full();
     await this.exclusive(async () => {
-      let pos = this.normalize(this.cursor.pos);
+      let pos = this.files.normalize(this.cursor.pos);
       let dropped = 0;
-      while (this.unackedBytes() + length > this.opts.maxBytes) {
-        const seg = this.segment(pos.seq)!;
+      while (this.files.bytesFrom(this.cursor.pos) + length > this.opts.maxBytes) {
+        const seg = this.files.get(pos.seq)!;
         if (pos.offset >= seg.size) break;
         const m = await this.reader.member(seg, pos.offset, false);
         const n = m.ok ? (m.header.count ?? countEntries(m.raw)) : 0;
         dropped += Math.max(0, n - pos.index);
-        pos = this.normalize({
+        pos = this.files.normalize({
           seq: seg.seq,
           offset: m.length === undefined ? seg.size : pos.offset + m.length,
           index: 0,
@@ -264,23 +229,7 @@ export class DiskQueue implements Queue {
       if (comparePositions(this.readPos, pos) < 0) this.readPos = pos;
       await this.afterAdvance();
     });
-    if (this.unackedBytes() + length > this.opts.maxBytes) throw full();
-  }
-
-  /** Renames the head to the next sealed name and starts an empty head. Runs in the writer loop. */
-  private async seal(): Promise<void> {
-    const old = this.head;
-    await rename(this.paths.head, this.paths.sealed(old.seq));
-    let fh;
-    try {
-      fh = await open(this.paths.head, "wx+");
-      await fsyncDir(this.paths.dir);
-    } catch (error) {
-      await rename(this.paths.sealed(old.seq), this.paths.head);
-      throw error;
-    }
-    old.sealed = true;
-    this.segments.push({ seq: old.seq + 1, fh, size: 0, sealed: false });
+    if (this.files.bytesFrom(this.cursor.pos) + length > this.opts.maxBytes) throw full();
   }
 
   /** Seals and deletes a fully acknowledged head of at least `reclaimBytes`. Runs in the writer loop. */
@@ -288,13 +237,15 @@ export class DiskQueue implements Queue {
     const drained = (): boolean => {
       const pos = this.cursor.pos;
       return (
-        pos.seq === this.head.seq && pos.offset === this.head.size && this.head.size >= this.opts.reclaimBytes
+        pos.seq === this.files.head.seq &&
+        pos.offset === this.files.head.size &&
+        this.files.head.size >= this.opts.reclaimBytes
       );
     };
     if (this.closing || !drained()) return;
     await this.exclusive(async () => {
       if (!drained()) return;
-      await this.seal();
+      await this.files.seal();
       await this.persist({});
       if (comparePositions(this.readPos, this.cursor.pos) < 0) this.readPos = this.cursor.pos;
       await this.afterAdvance();
@@ -304,7 +255,7 @@ export class DiskQueue implements Queue {
   private async syncDirty(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    await this.head.fh.datasync().catch(() => undefined);
+    await this.files.head.fh.datasync().catch(() => undefined);
     await this.cursorFile.sync().catch(() => undefined);
   }
 
@@ -321,16 +272,16 @@ export class DiskQueue implements Queue {
       );
     }
     return this.exclusive(async () => {
-      const start = this.normalize(this.readPos);
+      const start = this.files.normalize(this.readPos);
       let pos = start;
       const out: QueueEntry[] = [];
       let bytes = 0;
       while (out.length < maxEntries && bytes < maxBytes) {
-        const seg = this.segment(pos.seq);
+        const seg = this.files.get(pos.seq);
         if (!seg || pos.offset >= seg.size) break;
         const m = await this.decodedAt(seg, pos.offset);
         if (m === undefined) {
-          pos = this.normalize(this.readPos);
+          pos = this.files.normalize(this.readPos);
           continue;
         }
         const perEntry = m.entries.length > 0 ? m.rawLength / m.entries.length : 0;
@@ -340,7 +291,7 @@ export class DiskQueue implements Queue {
           bytes += perEntry;
           i++;
         }
-        pos = this.normalize(
+        pos = this.files.normalize(
           i >= m.entries.length
             ? { seq: seg.seq, offset: pos.offset + m.length, index: 0 }
             : { seq: seg.seq, offset: pos.offset, index: i },
@@ -380,14 +331,14 @@ export class DiskQueue implements Queue {
       this.paths.quarantine,
       this.reader,
       seg,
-      this.pathOf(seg),
+      this.files.pathOf(seg),
       offset,
       skip,
       reason,
     );
     await fsyncDir(this.paths.dir);
     this.report(event.bytes, event.file, event.offset, event.reason);
-    this.readPos = this.normalize({ seq: seg.seq, offset: offset + skip, index: 0 });
+    this.readPos = this.files.normalize({ seq: seg.seq, offset: offset + skip, index: 0 });
     this.cursor = {
       ...this.cursor,
       quarantinedBytes: this.cursor.quarantinedBytes + skip,
@@ -395,7 +346,7 @@ export class DiskQueue implements Queue {
     };
     // A skipped member at the acknowledged position is acknowledged at once, so an empty batch is never
     // needed to get past it.
-    const cur = this.normalize(this.cursor.pos);
+    const cur = this.files.normalize(this.cursor.pos);
     if (cur.seq === seg.seq && cur.offset === offset) {
       this.cursor = { ...this.cursor, pos: this.readPos };
       await this.persist({});
@@ -413,9 +364,9 @@ export class DiskQueue implements Queue {
   async ack(batch: Batch): Promise<void> {
     this.checkOpen("ack");
     return this.exclusive(async () => {
-      const cur = this.normalize(this.cursor.pos);
-      const start = this.normalize(batch.start);
-      const end = this.normalize(batch.end);
+      const cur = this.files.normalize(this.cursor.pos);
+      const start = this.files.normalize(batch.start);
+      const end = this.files.normalize(batch.end);
       if (comparePositions(end, cur) <= 0) return;
       if (comparePositions(start, cur) > 0) {
         throw new QueueError(
@@ -433,9 +384,9 @@ export class DiskQueue implements Queue {
     }).then(() => {
       const pos = this.cursor.pos;
       if (
-        pos.seq === this.head.seq &&
-        pos.offset === this.head.size &&
-        this.head.size >= this.opts.reclaimBytes
+        pos.seq === this.files.head.seq &&
+        pos.offset === this.files.head.size &&
+        this.files.head.size >= this.opts.reclaimBytes
       ) {
         this.rotateRequested = true;
         this.kick();
@@ -447,13 +398,13 @@ export class DiskQueue implements Queue {
     let n = 0;
     let pos = from;
     while (comparePositions(pos, to) < 0) {
-      const seg = this.segment(pos.seq)!;
+      const seg = this.files.get(pos.seq)!;
       const m = await this.reader.member(seg, pos.offset, false);
       const count = m.ok ? (m.header.count ?? countEntries(m.raw)) : 0;
       const last = pos.seq === to.seq && pos.offset === to.offset;
       n += (last ? to.index : count) - pos.index;
       if (last || m.length === undefined) break;
-      pos = this.normalize({ seq: seg.seq, offset: pos.offset + m.length, index: 0 });
+      pos = this.files.normalize({ seq: seg.seq, offset: pos.offset + m.length, index: 0 });
     }
     return n;
   }
@@ -463,7 +414,7 @@ export class DiskQueue implements Queue {
     const next: CursorState = {
       ...this.cursor,
       ...change,
-      pos: this.normalize(this.cursor.pos),
+      pos: this.files.normalize(this.cursor.pos),
       gen: this.cursor.gen + 1,
     };
     await this.cursorFile.write(next);
@@ -472,14 +423,11 @@ export class DiskQueue implements Queue {
 
   /** After the durable cursor moved: delete sealed segments behind it, refresh the oldest entry's time. */
   private async afterAdvance(): Promise<void> {
-    while (this.segments.length > 1 && this.segments[0]!.seq < this.cursor.pos.seq) {
-      const seg = this.segments.shift()!;
-      if (this.cache?.seg === seg) this.cache = undefined;
+    if ((await this.files.deleteBefore(this.cursor.pos.seq)) > 0) {
+      if (this.cache && this.cache.seg.seq < this.cursor.pos.seq) this.cache = undefined;
       this.reader.reset();
-      await seg.fh.close();
-      await unlink(this.paths.sealed(seg.seq)).catch(() => undefined);
     }
-    const seg = this.segment(this.cursor.pos.seq);
+    const seg = this.files.get(this.cursor.pos.seq);
     if (!seg || this.cursor.pos.offset >= seg.size) {
       this.oldestMs = undefined;
       return;
@@ -495,7 +443,7 @@ export class DiskQueue implements Queue {
   stats(): QueueStats {
     return {
       entries: this.entries,
-      bytes: this.unackedBytes(),
+      bytes: this.files.bytesFrom(this.cursor.pos),
       oldestAgeMs:
         this.entries > 0 && this.oldestMs !== undefined ? Math.max(0, Date.now() - this.oldestMs) : undefined,
       appended: this.cursor.acknowledged + this.cursor.dropped + this.entries,
@@ -503,7 +451,7 @@ export class DiskQueue implements Queue {
       dropped: this.cursor.dropped,
       quarantinedBytes: this.cursor.quarantinedBytes,
       quarantinedEvents: this.cursor.quarantinedEvents,
-      segments: this.segments.filter((s) => s.seq >= this.cursor.pos.seq).length,
+      segments: this.files.countFrom(this.cursor.pos.seq),
       codec: this.codec.name,
     };
   }
@@ -514,10 +462,10 @@ export class DiskQueue implements Queue {
       while (this.writing) await this.writing;
       await this.lockChain;
       if (this.opts.fsync !== "never") {
-        await this.head.fh.datasync().catch(() => undefined);
+        await this.files.head.fh.datasync().catch(() => undefined);
         await this.cursorFile.sync().catch(() => undefined);
       }
-      for (const s of this.segments) await s.fh.close().catch(() => undefined);
+      await this.files.closeAll();
       await this.cursorFile.close().catch(() => undefined);
       await this.releaseLock();
     })();
