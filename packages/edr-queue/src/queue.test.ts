@@ -101,6 +101,21 @@ describe("createQueue", () => {
     expect(statSync(join(dir, "edr_queue_writes.jsonl.gz")).size).toBe(0);
   });
 
+  for (const fsync of ["batch", "never"] as const) {
+    it(`keeps entries across a clean close with fsync: "${fsync}"`, async () => {
+      const dir = tempDir();
+      const q = await createQueue({ dir, fsync, fsyncIntervalMs: 5 });
+      await q.append(entries(0, 20));
+      await new Promise((r) => setTimeout(r, 20)); // let the background fsync run
+      await q.ack(await q.read({ maxEntries: 5 }));
+      await q.append(entries(20, 5));
+      await q.close();
+      const again = await createQueue({ dir });
+      expect(await drainAll(again)).toEqual(range(5, 20));
+      await again.close();
+    });
+  }
+
   it("writes plain gzip JSON lines that zcat reads", async () => {
     const dir = tempDir();
     const q = await createQueue({ dir, name: "schedule" });
