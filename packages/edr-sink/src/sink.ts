@@ -53,10 +53,9 @@ const MAX_REASON_CHARS = 500;
 /** Lines planned between two turns of the event loop. */
 const PLAN_SLICE_LINES = 50_000;
 
-/** A batch with its lines and body text, built once and reused by its retries. */
+/** A batch with its body text, built once and reused by its retries. */
 interface Prepared {
   batch: Batch;
-  lines: string[];
   body: string;
 }
 
@@ -260,10 +259,9 @@ class RemoteSink implements Sink {
   }
 
   private prepare(call: Call, batch: Batch, ahead: boolean): Prepared {
-    const lines = batch.map((i) => call.lines[i]!);
-    const body = lines.join("\n");
+    const body = joinLines(call.lines, batch);
     if (ahead) this.transport.prepare(body, this.opts.gzipThresholdBytes);
-    return { batch, lines, body };
+    return { batch, body };
   }
 
   /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
@@ -273,8 +271,7 @@ class RemoteSink implements Sink {
     prepared?: Prepared,
   ): Promise<NotDeliveredOutcome | undefined> {
     let attempt = 0;
-    const sent = prepared?.lines ?? piece.map((i) => call.lines[i]!);
-    const body = prepared?.body ?? sent.join("\n");
+    const body = prepared?.body ?? joinLines(call.lines, piece);
     for (;;) {
       if (call.stopped) {
         fill(call.outcomes, piece, call.stopped);
@@ -315,7 +312,7 @@ class RemoteSink implements Sink {
         case "bisect":
           return this.sendHalves(call, piece);
         case "partial":
-          return this.applyPartial(call, piece, sent, answer);
+          return this.applyPartial(call, piece, answer);
         case "reject":
           fill(call.outcomes, piece, rejected(answer));
           return undefined;
@@ -348,9 +345,9 @@ class RemoteSink implements Sink {
   private async applyPartial(
     call: Call,
     piece: Batch,
-    sent: string[],
     answer: Answer,
   ): Promise<NotDeliveredOutcome | undefined> {
+    const sent = piece.map((i) => call.lines[i]!);
     const listed = parsePartialWrite(answer.body, sent);
     if (!listed) {
       // A 400 whose body does not name the lines: find them by halving, as on v1/v2.
@@ -443,6 +440,16 @@ function describeHttpError(error: HttpError): string {
 
 function rejected(answer: Answer): RejectedOutcome {
   return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
+}
+
+/**
+ * The request body: the lines joined by newlines. Built by concatenation, which V8 keeps as a rope until
+ * `Buffer.from` flattens it once; measured faster than collecting the lines into an array and joining.
+ */
+function joinLines(lines: readonly string[], piece: Batch): string {
+  let body = lines[piece[0]!]!;
+  for (let k = 1; k < piece.length; k++) body = body + "\n" + lines[piece[k]!]!;
+  return body;
 }
 
 function fill(outcomes: LineOutcome[], indices: readonly number[], outcome: LineOutcome): void {
