@@ -41,9 +41,57 @@ function digits(s: string, a: number, b: number): number {
  */
 export function dateTimeToNanosText(s: string): string | undefined {
   const n = s.length;
-  if (n < 19 || s.charCodeAt(4) !== DASH || s.charCodeAt(7) !== DASH || s.charCodeAt(13) !== COLON) {
-    return undefined;
+  if (n < 19) return undefined;
+  let seconds: number;
+  let secondsText: string;
+  // Rows of one query share their seconds often: parse "YYYY-MM-DDTHH:MM:SS" once per distinct second.
+  if (cachedPrefix !== "" && s.startsWith(cachedPrefix)) {
+    seconds = cachedSeconds;
+    secondsText = cachedSecondsText;
+  } else {
+    const parsed = secondsOf(s);
+    if (parsed === undefined) return undefined;
+    seconds = parsed;
+    secondsText = String(seconds);
+    cachedPrefix = s.slice(0, 19);
+    cachedSeconds = seconds;
+    cachedSecondsText = secondsText;
   }
+  let end = n;
+  if (s.charCodeAt(end - 1) === Z) end--;
+  let fractionDigits = 0;
+  if (end > 19) {
+    fractionDigits = end - 20;
+    if (s.charCodeAt(19) !== DOT_CHAR || fractionDigits < 1 || fractionDigits > 9) return undefined;
+    for (let i = 20; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c < ZERO || c > NINE) return undefined;
+    }
+  }
+  if (seconds > 0 && seconds <= 9223372035) {
+    // The fraction's digits, padded to nine, follow the seconds: no number-to-text per row.
+    return fractionDigits === 0
+      ? secondsText + NINE_ZEROS
+      : secondsText + s.slice(20, end) + NINE_ZEROS.slice(fractionDigits);
+  }
+  let fraction = fractionDigits === 0 ? 0 : digits(s, 20, end);
+  for (let k = fractionDigits; k < 9; k++) fraction *= 10;
+  const text = nanosText(seconds, fraction);
+  // Seconds within ±9223372035 always fit; beyond that, check exactly.
+  if (seconds > 9223372035 || seconds < -9223372035) {
+    const ns = BigInt(text);
+    if (ns < INT64_MIN || ns > INT64_MAX) return undefined;
+  }
+  return text;
+}
+
+let cachedPrefix = "";
+let cachedSeconds = 0;
+let cachedSecondsText = "";
+
+/** Seconds since the epoch of the "YYYY-MM-DDTHH:MM:SS" start of `s` (`T` or a space), or undefined. */
+function secondsOf(s: string): number | undefined {
+  if (s.charCodeAt(4) !== DASH || s.charCodeAt(7) !== DASH || s.charCodeAt(13) !== COLON) return undefined;
   const sep = s.charCodeAt(10);
   if ((sep !== T && sep !== SPACE_CHAR) || s.charCodeAt(16) !== COLON) return undefined;
   const year = digits(s, 0, 4);
@@ -56,23 +104,7 @@ export function dateTimeToNanosText(s: string): string | undefined {
     return undefined;
   }
   if (second < 0 || second > 59 || day > daysInMonth(year, month)) return undefined;
-  let end = n;
-  if (s.charCodeAt(end - 1) === Z) end--;
-  let fraction = 0;
-  if (end > 19) {
-    if (s.charCodeAt(19) !== DOT_CHAR || end - 20 < 1 || end - 20 > 9) return undefined;
-    fraction = digits(s, 20, end);
-    if (fraction < 0) return undefined;
-    for (let k = end - 20; k < 9; k++) fraction *= 10;
-  }
-  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-  const text = nanosText(seconds, fraction);
-  // Seconds within ±9223372035 always fit; beyond that, check exactly.
-  if (seconds > 9223372035 || seconds < -9223372035) {
-    const ns = BigInt(text);
-    if (ns < INT64_MIN || ns > INT64_MAX) return undefined;
-  }
-  return text;
+  return daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
 }
 
 /** Exact decimal text of `seconds * 1e9 + fraction` for a safe-integer `seconds` and 0 <= fraction < 1e9. */

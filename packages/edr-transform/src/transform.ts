@@ -189,17 +189,13 @@ class RuleTransform implements Transform {
     }
     let pos = 0;
     // Pieces are joined once at the end: one flat string per line, holding no slice of the input alive.
-    const out = this.parts;
-    out.length = 0;
+    let out = "";
     if (rule.measurement !== undefined) {
-      out.push(rule.measurement);
+      out = rule.measurement;
       pos = sc.measurementEnd;
     }
     const keyRules = rule.keyRules;
-    if (keyRules.length === 0) {
-      out.push(line.slice(pos));
-      return out.join("");
-    }
+    if (keyRules.length === 0) return out + line.slice(pos);
     const entries = sc.entries;
     const tagCount = sc.tagCount;
     const total = tagCount + sc.fieldCount;
@@ -236,17 +232,17 @@ class RuleTransform implements Transform {
       if (escapedOut === null) {
         status[k] = DROPPED;
         if (k < tagCount || emitted > 0) {
-          out.push(line.slice(pos, keyStart - 1)); // drop ",key=value"
+          out += line.slice(pos, keyStart - 1); // drop ",key=value"
           pos = entries[base + 3]!;
         } else {
-          out.push(line.slice(pos, keyStart)); // drop "key=value," (or the only "key=value")
+          out += line.slice(pos, keyStart); // drop "key=value," (or the only "key=value")
           pos = k + 1 < total ? entries[base + STRIDE]! : entries[base + 3]!;
         }
         continue;
       }
       status[k] = match;
       if (k >= tagCount) emitted++;
-      out.push(line.slice(pos, keyStart), escapedOut);
+      out += line.slice(pos, keyStart) + escapedOut;
       pos = keyEnd;
       renamed++;
     }
@@ -258,8 +254,8 @@ class RuleTransform implements Transform {
         return REJECTED;
       }
     }
-    out.push(line.slice(pos));
-    return out.join("");
+    if (pos === 0) return line;
+    return out + line.slice(pos);
   }
 
   /** A renamed key equal to a key the line keeps would repeat that name. */
