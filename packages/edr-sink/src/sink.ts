@@ -297,12 +297,12 @@ class RemoteSink implements Sink {
           return undefined;
         case "wait":
           this.opts.logger.debug?.(
-            `retrying ${piece.length} lines in ${decision.afterMs} ms after ${answer.message} (attempt ${attempt})`,
+            `retrying ${piece.length} lines in ${decision.afterMs} ms after ${describeAnswer(answer)} (attempt ${attempt})`,
           );
           await this.opts.sleep(decision.afterMs, call.stop.signal);
           continue;
         case "give_up": {
-          const reason = `${answer.message} (${attempt} attempts)`;
+          const reason = `${describeAnswer(answer)}; gave up after ${attempt} attempt${attempt === 1 ? "" : "s"}`;
           this.opts.logger.warn(`${piece.length} lines not delivered: ${reason}`);
           const outcome = this.notDelivered(reason, decision.afterMs, answer.mayBeStored);
           fill(call.outcomes, piece, outcome);
@@ -317,7 +317,7 @@ class RemoteSink implements Sink {
           fill(call.outcomes, piece, rejected(answer));
           return undefined;
         case "halt": {
-          const reason = `halted: ${answer.status === 0 ? answer.message : `${answer.status} ${answer.message}`}`;
+          const reason = `halted: ${describeAnswer(answer)}`;
           if (call.halted === undefined) {
             call.halted = reason;
             this.opts.logger.warn(`${reason}; nothing more is sent until a write succeeds`);
@@ -427,6 +427,11 @@ class RemoteSink implements Sink {
     call.stopped = outcome;
     call.stop.abort();
   }
+}
+
+/** `503 <the remote's reason>`, or the transport failure's message when no status came back. */
+function describeAnswer(answer: Answer): string {
+  return answer.status === 0 ? answer.message : `${answer.status} ${answer.message}`;
 }
 
 /** The remote's reason: the client's reading of a JSON body, else the body text, else the status text. */

@@ -196,7 +196,7 @@ export class SinkTransport implements Transport {
         const status = res.statusCode ?? 0;
         callbacks?.responseStarted?.(res.headers, status);
         if (status >= 200 && status < 300) {
-          res.on("data", () => undefined);
+          res.resume();
           res.on("end", () => {
             if (settled) return;
             settled = true;
