@@ -5,7 +5,7 @@ export { INT64_MAX, INT64_MIN, UINT64_MAX } from "./point.js";
 /** Errors. */
 export { EdrTransformError, LineProtocolError, type EdrTransformErrorCode } from "./errors.js";
 /** Parse line protocol into points. */
-export { parseLines, tryParseLines, type ParseResult } from "./parse.js";
+export { parseLines, tryParseLines, splitLines, type ParseResult } from "./parse.js";
 /** Format points as line protocol. */
 export { formatPoint, formatPoints } from "./format.js";
 /** Escape one name or string value, format one float, as the formatter does. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LineProtocolError } from "./errors.js";
-import { parseLines, tryParseLines } from "./parse.js";
+import { parseLines, splitLines, tryParseLines } from "./parse.js";
 
 function errorOf(text: string): LineProtocolError {
   try {
@@ -188,5 +188,12 @@ describe("tryParseLines", () => {
       [2, 5],
       [4, 4],
     ]);
+  });
+});
+
+describe("splitLines", () => {
+  it("splits a body as the server does: not inside quoted strings, without blank and comment lines", () => {
+    const body = '# header\ncpu f=1 1\n\n  mem s="two\nlines",g=2 2\r\n# tail';
+    expect(splitLines(body)).toEqual(["cpu f=1 1", 'mem s="two\nlines",g=2 2\r']);
   });
 });

@@ -58,6 +58,19 @@ export function tryParseLines(text: string): ParseResult {
   return { points, errors };
 }
 
+/**
+ * Splits a request body into its lines as InfluxDB 3 does: at `\n` except inside a quoted string value,
+ * leading whitespace trimmed, blank and `#` comment lines left out. The transforms take one line per element:
+ * split bodies with this, not with `split("\n")`.
+ */
+export function splitLines(text: string): string[] {
+  const lines: string[] = [];
+  forEachLine(text, (start, end) => {
+    lines.push(text.slice(start, end));
+  });
+  return lines;
+}
+
 function parseAt(text: string, start: number, end: number): Point | LineProtocolError {
   if (!scanner.scan(text, start, end)) return errorAt(text, scanner.errorAt, scanner.errorReason);
   return buildPoint(text, start, scanner);

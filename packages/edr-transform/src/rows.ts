@@ -318,12 +318,19 @@ function expected(kind: number): string {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return "nothing (the column is missing)";
   if (typeof v === "bigint") return `${v}n`;
   if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
     return `lossless number ${(v as { value: string }).value}`;
   }
   if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? typeof v;
+  } catch {
+    text = "that cannot be shown";
+  }
+  return `${typeof v} ${text}`;
 }
 
 /** Text of an integer cell, or undefined. Numbers beyond 2^53 may already have lost digits: refused. */
