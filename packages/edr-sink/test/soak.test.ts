@@ -18,7 +18,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const LINES = 100_000;
 const SERIES = 97;
 const SEED = Number(process.env.EDR_SINK_SOAK_SEED ?? 20261127);
 
@@ -34,90 +33,100 @@ describe("soak: 30% of requests fail at random with random statuses", () => {
     await server.close();
   });
 
-  it(`ends with exactly the good lines stored, in order per series, and every line accounted for (seed ${SEED})`, async () => {
-    const random = mulberry32(SEED + 1);
-    const lines: string[] = [];
-    const bad = new Set<number>();
-    for (let i = 0; i < LINES; i++) {
-      const s = i % SERIES;
-      if (random() < 0.002) {
-        bad.add(i);
-        lines.push(`soak,series=s${s} v=not_a_number ${i}`);
-      } else {
-        lines.push(`soak,series=s${s} v=${i}i ${i}`);
+  it.each([
+    ["v3", 100_000],
+    ["v2", 10_000],
+  ] as const)(
+    `%s, %i lines: exactly the good lines stored, in order per series, every line accounted for (seed ${SEED})`,
+    async (writeApi, LINES) => {
+      server.reset();
+      proxy.faults.clear();
+      const random = mulberry32(SEED + 1);
+      const lines: string[] = [];
+      const bad = new Set<number>();
+      for (let i = 0; i < LINES; i++) {
+        const s = i % SERIES;
+        if (random() < 0.002) {
+          bad.add(i);
+          lines.push(`soak,series=s${s} v=not_a_number ${i}`);
+        } else {
+          lines.push(`soak,series=s${s} v=${i}i ${i}`);
+        }
       }
-    }
-    const sink = createSink({
-      url: proxy.url,
-      database: "soak",
-      batchLines: 700,
-      maxInFlight: 4,
-      // Few retries, so that many batches give up and the held-back paths are exercised.
-      maxRetries: 1,
-      logger: recordingLogger(),
-      random,
-      sleep: async () => undefined,
-    });
-
-    // A queue's view: what is not delivered yet goes out again, ahead of newer lines.
-    const final = new Map<number, "delivered" | "rejected">();
-    let pending: number[] = [];
-    let next = 0;
-    let calls = 0;
-    let heldBack = 0;
-    while ((next < LINES || pending.length > 0) && calls < 2000) {
-      const take = Math.min(LINES - next, 5000);
-      const indices = [...pending, ...Array.from({ length: take }, (_, k) => next + k)];
-      next += take;
-      const result = await sink.write(indices.map((i) => lines[i]!));
-      calls++;
-      expect(result.outcomes).toHaveLength(indices.length);
-      expect(result.delivered + result.rejected + result.notDelivered).toBe(indices.length);
-      pending = [];
-      result.outcomes.forEach((o, k) => {
-        const i = indices[k]!;
-        expect(final.has(i)).toBe(false);
-        if (o.kind === "not_delivered") {
-          pending.push(i);
-          if (o.reason.startsWith("held back")) heldBack++;
-        } else final.set(i, o.kind);
+      const sink = createSink({
+        url: proxy.url,
+        database: "soak",
+        writeApi,
+        batchLines: 700,
+        maxInFlight: 4,
+        // Few retries, so that many batches give up and the held-back paths are exercised.
+        maxRetries: 1,
+        logger: recordingLogger(),
+        random,
+        sleep: async () => undefined,
       });
-    }
-    await sink.close();
 
-    expect(pending).toEqual([]);
-    expect(final.size).toBe(LINES);
-    const rejected = [...final].filter(([, kind]) => kind === "rejected").map(([i]) => i);
-    expect(new Set(rejected)).toEqual(bad);
-
-    const stored = server.points("soak");
-    const expected: StoredPoint[] = [];
-    for (let i = 0; i < LINES; i++) {
-      if (bad.has(i)) continue;
-      expected.push({
-        measurement: "soak",
-        tags: { series: `s${i % SERIES}` },
-        fields: { v: { type: "integer", value: BigInt(i) } },
-        timeNs: BigInt(i),
-      });
-    }
-    const bySeries = (points: StoredPoint[]) => {
-      const map = new Map<string, bigint[]>();
-      for (const p of points) {
-        const key = p.tags.series!;
-        map.set(key, [...(map.get(key) ?? []), p.timeNs]);
+      // A queue's view: what is not delivered yet goes out again, ahead of newer lines.
+      const final = new Map<number, "delivered" | "rejected">();
+      let pending: number[] = [];
+      let next = 0;
+      let calls = 0;
+      let heldBack = 0;
+      while ((next < LINES || pending.length > 0) && calls < 2000) {
+        const take = Math.min(LINES - next, 5000);
+        const indices = [...pending, ...Array.from({ length: take }, (_, k) => next + k)];
+        next += take;
+        const result = await sink.write(indices.map((i) => lines[i]!));
+        calls++;
+        expect(result.outcomes).toHaveLength(indices.length);
+        expect(result.delivered + result.rejected + result.notDelivered).toBe(indices.length);
+        pending = [];
+        result.outcomes.forEach((o, k) => {
+          const i = indices[k]!;
+          expect(final.has(i)).toBe(false);
+          if (o.kind === "not_delivered") {
+            pending.push(i);
+            if (o.reason.startsWith("held back")) heldBack++;
+          } else final.set(i, o.kind);
+        });
       }
-      return map;
-    };
-    expect(stored).toHaveLength(expected.length);
-    // In order per series: each series' points arrived in time order, which is queue order here.
-    for (const [key, times] of bySeries(stored)) {
-      expect(times, key).toEqual([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    expect(new Set(stored.map((p) => `${p.tags.series} ${p.timeNs} ${String(p.fields.v?.value)}`))).toEqual(
-      new Set(expected.map((p) => `${p.tags.series} ${p.timeNs} ${String(p.fields.v?.value)}`)),
-    );
-    expect(proxy.faults.size).toBeGreaterThanOrEqual(8);
-    expect(heldBack).toBeGreaterThan(0);
-  }, 120_000);
+      await sink.close();
+
+      expect(pending).toEqual([]);
+      expect(final.size).toBe(LINES);
+      const rejected = [...final].filter(([, kind]) => kind === "rejected").map(([i]) => i);
+      expect(new Set(rejected)).toEqual(bad);
+
+      const stored = server.points("soak");
+      const expected: StoredPoint[] = [];
+      for (let i = 0; i < LINES; i++) {
+        if (bad.has(i)) continue;
+        expected.push({
+          measurement: "soak",
+          tags: { series: `s${i % SERIES}` },
+          fields: { v: { type: "integer", value: BigInt(i) } },
+          timeNs: BigInt(i),
+        });
+      }
+      const bySeries = (points: StoredPoint[]) => {
+        const map = new Map<string, bigint[]>();
+        for (const p of points) {
+          const key = p.tags.series!;
+          map.set(key, [...(map.get(key) ?? []), p.timeNs]);
+        }
+        return map;
+      };
+      expect(stored).toHaveLength(expected.length);
+      // In order per series: each series' points arrived in time order, which is queue order here.
+      for (const [key, times] of bySeries(stored)) {
+        expect(times, key).toEqual([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      }
+      expect(new Set(stored.map((p) => `${p.tags.series} ${p.timeNs} ${String(p.fields.v?.value)}`))).toEqual(
+        new Set(expected.map((p) => `${p.tags.series} ${p.timeNs} ${String(p.fields.v?.value)}`)),
+      );
+      expect(proxy.faults.size).toBeGreaterThanOrEqual(8);
+      expect(heldBack).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });
