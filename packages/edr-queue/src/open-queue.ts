@@ -91,8 +91,14 @@ export async function createQueue(options: QueueOptions): Promise<Queue> {
         pos = { seq: seg.seq, offset: off, index: 0 };
       }
       while (off < seg.size) {
-        const m = await reader.member(seg, off, !seg.sealed);
-        if (!m.ok && m.length !== undefined && m.header?.count !== undefined) {
+        let m = await reader.member(seg, off, false);
+        if (m.ok && !seg.sealed && off + m.length === seg.size) {
+          // A crash can tear only the last member of the head: its CRC is checked now. The others were
+          // written whole before it (bit rot in them is found, and quarantined, when they are read), so
+          // opening costs one header read per member instead of inflating the whole head.
+          m = await reader.member(seg, off, true);
+        }
+        if (!m.ok && m.length !== undefined && off + m.length < seg.size && m.header?.count !== undefined) {
           // A corrupt member with a sound header, inside the file: later members are still good. It
           // stays counted; reading quarantines it and moves past it.
           entries += m.header.count;
