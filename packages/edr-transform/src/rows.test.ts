@@ -95,6 +95,21 @@ describe("rowsToPoints and rowsToLines", () => {
     ]);
   });
 
+  it("builds each line from its own row only, whatever the rows before it held or lacked", () => {
+    const rows: Row[] = [
+      { host: "a", region: "eu", usage: 1, big: "1", note: "x", time: 1 },
+      { host: "b", usage: 2, big: 5.5, note: "y", time: 2 },
+      { usage: 3, time: 3 },
+      { host: "c", region: "us", usage: 4, big: "4", count: 4, ok: true, note: "z", time: "bad" },
+      { usage: 5, time: 5 },
+    ];
+    expect(rowsToLines("cpu", rows, columns).items).toEqual([
+      'cpu,host=a,region=eu big=1i,note="x",usage=1 1',
+      "cpu usage=3 3",
+      "cpu usage=5 5",
+    ]);
+  });
+
   it("ignores the iox::measurement key of InfluxQL results", () => {
     expect(rowsToLines("mem", [{ "iox::measurement": "mem", used: 1, time: 2 }], columns).items).toEqual([
       "mem used=1 2",
