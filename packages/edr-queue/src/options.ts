@@ -53,10 +53,15 @@ export interface QueueOptions {
   readonly onWarning?: (message: string) => void;
 }
 
+/** Default queue name: the seed's on-write queue, `edr_queue_writes.jsonl.gz`. */
 export const DEFAULT_NAME = "writes";
+/** Default `maxBytes`: the seed's `max_size` default of 1024 MB. */
 export const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+/** Default `segmentBytes`: 16 MiB. */
 export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Default `reclaimBytes`: 1 MiB. */
 export const DEFAULT_RECLAIM_BYTES = 1024 * 1024;
+/** Default `fsyncIntervalMs` under `fsync: 'batch'`: 1 s. */
 export const DEFAULT_FSYNC_INTERVAL_MS = 1000;
 
 export type ResolvedOptions = Required<Omit<QueueOptions, "codec">> & {

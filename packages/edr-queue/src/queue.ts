@@ -54,6 +54,8 @@ export class DiskQueue implements Queue {
   private entries: number;
   private oldestMs: number | undefined;
   private cache: CachedMember | undefined;
+  /** Unreadable members already quarantined ("seq:offset" -> length): skipped, not quarantined again. */
+  private readonly skipped = new Map<string, number>();
   private pending: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
   private lockChain: Promise<unknown> = Promise.resolve();
@@ -298,6 +300,15 @@ export class DiskQueue implements Queue {
         );
         this.readPos = pos;
       }
+      if (out.length === 0) {
+        // Nothing to hand out. The read position stays where this read began (or at the acknowledged
+        // position, if skipping an unreadable member moved it), so the next batch starts there and
+        // stays acknowledgeable in order: no empty batch ever needs an ack.
+        const cur = this.files.normalize(this.cursor.pos);
+        const at = comparePositions(start, cur) < 0 ? cur : start;
+        this.readPos = at;
+        return { entries: out, start: at, end: at };
+      }
       this.readPos = pos;
       return { entries: out, start, end: pos };
     });
@@ -310,6 +321,11 @@ export class DiskQueue implements Queue {
   private async decodedAt(seg: Segment, offset: number): Promise<CachedMember | undefined> {
     const c = this.cache;
     if (c && c.seg === seg && c.offset === offset) return c;
+    const known = this.skipped.get(`${seg.seq}:${offset}`);
+    if (known !== undefined) {
+      this.readPos = this.files.normalize({ seq: seg.seq, offset: offset + known, index: 0 });
+      return undefined;
+    }
     const m = await this.reader.member(seg, offset, true);
     let reason: string;
     let skip: number;
@@ -338,6 +354,7 @@ export class DiskQueue implements Queue {
     );
     await fsyncDir(this.paths.dir);
     this.report(event.bytes, event.file, event.offset, event.reason);
+    this.skipped.set(`${seg.seq}:${offset}`, skip);
     this.readPos = this.files.normalize({ seq: seg.seq, offset: offset + skip, index: 0 });
     this.cursor = {
       ...this.cursor,

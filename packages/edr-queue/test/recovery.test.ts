@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -97,6 +97,53 @@ describe("recovery on open", () => {
       /quarantined \d+ bytes .* at offset \d+ \((CRC-32 mismatch|deflate data)/,
     );
     expect(q.stats()).toMatchObject({ entries: 0, quarantinedEvents: 1 });
+    await q.close();
+  });
+
+  it("keeps batches acknowledgeable in order when an unreadable member lies between them", async () => {
+    const dir = tempDir();
+    const starts = await threeMembers(dir);
+    const file = join(dir, HEAD);
+    const bytes = readFileSync(file);
+    bytes[starts[2]! - 20]! ^= 0xff; // the second member's body
+    writeFileSync(file, bytes);
+    const q = await createQueue({ dir, onWarning: () => undefined });
+    const first = await q.read({ maxEntries: 10 }); // the whole first member
+    const second = await q.read({ maxEntries: 10 }); // skips the bad member: entries 20..29
+    const empty = await q.read({ maxEntries: 10 });
+    expect(empty.entries).toEqual([]);
+    q.rewind();
+    expect((await q.read({ maxEntries: 100 })).entries.map(indexOf)).toEqual([
+      ...range(0, 10),
+      ...range(20, 10),
+    ]);
+    await q.ack(first);
+    await q.ack(second);
+    expect(q.stats()).toMatchObject({ entries: 0, acknowledged: 20, quarantinedEvents: 1 });
+    await q.close();
+  });
+
+  it("never needs an empty batch acknowledged to get past an unreadable member at the end", async () => {
+    const dir = tempDir();
+    // Tiny segments: the second append seals the first member into segment 1.
+    const q0 = await createQueue({ dir, segmentBytes: 64 });
+    for (let i = 0; i < 2; i++) await q0.append(entries(i * 10, 10));
+    await q0.close();
+    // Seal the head by hand as segment 2 and damage it: the last member there is unreadable.
+    const bytes = readFileSync(join(dir, HEAD));
+    bytes[bytes.length - 20]! ^= 0xff;
+    writeFileSync(join(dir, "edr_queue_writes.000002.jsonl.gz"), bytes);
+    rmSync(join(dir, HEAD));
+    const q = await createQueue({ dir, segmentBytes: 64, onWarning: () => undefined });
+    const first = await q.read({ maxEntries: 10 });
+    expect(first.entries.map(indexOf)).toEqual(range(0, 10));
+    expect((await q.read({ maxEntries: 10 })).entries).toEqual([]); // skips segment 2: nothing readable
+    await q.append(entries(30, 5));
+    const next = await q.read({ maxEntries: 10 });
+    expect(next.entries.map(indexOf)).toEqual(range(30, 5));
+    await q.ack(first);
+    await q.ack(next); // spans the skipped member: in order without acking the empty batch
+    expect(q.stats()).toMatchObject({ entries: 0, acknowledged: 15, quarantinedEvents: 1 });
     await q.close();
   });
 
