@@ -82,10 +82,13 @@ class RemoteSink implements Sink {
   private readonly redact: (text: string) => string;
   private readonly logRoute: ReturnType<typeof registerClientLogging>;
   private readonly calls = new Set<Call>();
+  /** `batchBytes`, lowered after a 413 so that later calls stop sending bodies the remote refuses. */
+  private batchBytes: number;
   private queue: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ResolvedSinkOptions) {
+    this.batchBytes = opts.batchBytes;
     const token = opts.token;
     this.redact =
       token === undefined
@@ -198,14 +201,15 @@ class RemoteSink implements Sink {
    */
   private async planAndSend(call: Call): Promise<void> {
     const { lines } = call;
-    const laneCount = lanesFor(lines, this.opts.maxInFlight, this.opts);
+    const limits = { batchLines: this.opts.batchLines, batchBytes: this.batchBytes };
+    const laneCount = lanesFor(lines, this.opts.maxInFlight, limits);
     const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
       queue: [],
       active: false,
       running: undefined,
       held: undefined,
     }));
-    const planner = new BatchPlanner(lines, laneCount, this.opts, (l, batch) => {
+    const planner = new BatchPlanner(lines, laneCount, limits, (l, batch) => {
       const lane = lanes[l]!;
       if (lane.held) {
         fill(call.outcomes, batch, lane.held);
@@ -309,6 +313,8 @@ class RemoteSink implements Sink {
           return outcome;
         }
         case "split":
+          this.learnSizeLimit(body);
+          return this.sendHalves(call, piece);
         case "bisect":
           return this.sendHalves(call, piece);
         case "partial":
@@ -329,6 +335,16 @@ class RemoteSink implements Sink {
         }
       }
     }
+  }
+
+  /** A 413 on `body`: later batches are planned at most half its size. */
+  private learnSizeLimit(body: string): void {
+    const half = Math.max(1, Math.floor(Buffer.byteLength(body) / 2));
+    if (half >= this.batchBytes) return;
+    this.batchBytes = half;
+    this.opts.logger.warn(
+      `the remote refused a ${half * 2}-byte body (413): batches are now at most ${half} bytes`,
+    );
   }
 
   private async sendHalves(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {

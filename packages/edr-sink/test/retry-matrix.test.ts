@@ -180,6 +180,22 @@ describe("413: split in halves; one line over the limit is rejected", () => {
     expect(small.server.points("db")).toHaveLength(100);
   });
 
+  it("plans later calls under the size the remote refused", async () => {
+    const logger = recordingLogger();
+    const sink = small.open({ gzipThresholdBytes: 1e9, logger });
+    const lines = makeLines(5, 20); // 100 lines, ~2,500 bytes
+    expect((await sink.write(lines)).delivered).toBe(100);
+    expect(logger.lines.some((l) => l.startsWith("warn the remote refused a") && l.includes("(413)"))).toBe(
+      true,
+    );
+    small.server.reset();
+    expect((await sink.write(lines)).delivered).toBe(100);
+    // No request was refused: every one carried lines, and together exactly the 100.
+    const bodies = small.server.requests.map((r) => r.body);
+    expect(bodies.every((b) => b.length > 0 && Buffer.byteLength(b) <= 2000)).toBe(true);
+    expect(bodies.join("\n").split("\n")).toHaveLength(100);
+  });
+
   it("splits a batch on an injected 413 and sends the halves in order", async () => {
     const sink = ctx.open();
     ctx.server.faults.failNext(1, { status: 413 });
