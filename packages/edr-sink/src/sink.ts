@@ -50,6 +50,8 @@ interface Call {
 }
 
 const MAX_REASON_CHARS = 500;
+/** The smallest `batchBytes` a 413 can teach the sink. */
+const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
 /** Lines planned between two turns of the event loop. */
 const PLAN_SLICE_LINES = 50_000;
 
@@ -337,9 +339,12 @@ class RemoteSink implements Sink {
     }
   }
 
-  /** A 413 on `body`: later batches are planned at most half its size. */
+  /**
+   * A 413 on `body`: later batches are planned at most half its size, but never under 64 KiB, so that a
+   * stray 413 (a proxy's hiccup) cannot shrink every later request to a few lines.
+   */
   private learnSizeLimit(body: string): void {
-    const half = Math.max(1, Math.floor(Buffer.byteLength(body) / 2));
+    const half = Math.max(MIN_LEARNED_BATCH_BYTES, Math.floor(Buffer.byteLength(body) / 2));
     if (half >= this.batchBytes) return;
     this.batchBytes = half;
     this.opts.logger.warn(

@@ -180,20 +180,22 @@ describe("413: split in halves; one line over the limit is rejected", () => {
     expect(small.server.points("db")).toHaveLength(100);
   });
 
+  const medium = useServer({ maxRequestBytes: 200_000 });
+
   it("plans later calls under the size the remote refused", async () => {
     const logger = recordingLogger();
-    const sink = small.open({ gzipThresholdBytes: 1e9, logger });
-    const lines = makeLines(5, 20); // 100 lines, ~2,500 bytes
-    expect((await sink.write(lines)).delivered).toBe(100);
+    const sink = medium.open({ gzipThresholdBytes: 1e9, logger });
+    const lines = makeLines(10, 1000); // 10,000 lines, ~260 kB: one batch, over the limit
+    expect((await sink.write(lines)).delivered).toBe(10_000);
     expect(logger.lines.some((l) => l.startsWith("warn the remote refused a") && l.includes("(413)"))).toBe(
       true,
     );
-    small.server.reset();
-    expect((await sink.write(lines)).delivered).toBe(100);
-    // No request was refused: every one carried lines, and together exactly the 100.
-    const bodies = small.server.requests.map((r) => r.body);
-    expect(bodies.every((b) => b.length > 0 && Buffer.byteLength(b) <= 2000)).toBe(true);
-    expect(bodies.join("\n").split("\n")).toHaveLength(100);
+    medium.server.reset();
+    expect((await sink.write(lines)).delivered).toBe(10_000);
+    // No request was refused (a refused body is recorded empty): every one carried lines, 10,000 in all.
+    const bodies = medium.server.requests.map((r) => r.body);
+    expect(bodies.every((b) => b.length > 0 && Buffer.byteLength(b) <= 200_000)).toBe(true);
+    expect(bodies.join("\n").split("\n")).toHaveLength(10_000);
   });
 
   it("splits a batch on an injected 413 and sends the halves in order", async () => {
