@@ -267,6 +267,9 @@ export class DiskQueue implements Queue {
     this.checkOpen("read");
     const maxEntries = options?.maxEntries ?? 1000;
     const maxBytes = options?.maxBytes ?? 4 * 1024 * 1024;
+    if (!(maxBytes > 0)) {
+      throw new QueueError("INVALID_ARGUMENT", `read: maxBytes: expected a positive number, got ${maxBytes}`);
+    }
     if (!(Number.isSafeInteger(maxEntries) && maxEntries > 0)) {
       throw new QueueError(
         "INVALID_ARGUMENT",
