@@ -4,8 +4,7 @@
 import * as http from "node:http";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { startInfluxDB3Server } from "edr-testkit";
-import type { InfluxDB3TestServer } from "edr-testkit";
+import { Worker } from "node:worker_threads";
 import { createSink, DEFAULT_BATCH_LINES, DEFAULT_GZIP_LEVEL, DEFAULT_MAX_IN_FLIGHT } from "../src/index.js";
 import type { SinkOptions } from "../src/index.js";
 
@@ -36,11 +35,11 @@ const quiet: SinkOptions["logger"] = { warn: () => undefined, error: (m) => cons
 /** A write target: the edr-testkit server, or a null server that drains bodies and answers 204. */
 interface Target {
   url: string;
-  reset(): void;
+  reset(): Promise<void>;
 }
 
 async function timeSink(server: Target, lines: string[], extra: Partial<SinkOptions> = {}) {
-  server.reset();
+  await server.reset();
   const sink = createSink({ url: server.url, database: "bench", logger: quiet, ...extra });
   const started = performance.now();
   const result = await sink.write(lines);
@@ -53,7 +52,7 @@ async function timeSink(server: Target, lines: string[], extra: Partial<SinkOpti
 
 /** The floor: what a hand-written loop costs for the same batches, with none of the sink's bookkeeping. */
 async function timeFloor(server: Target, lines: string[]) {
-  server.reset();
+  await server.reset();
   const agent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_IN_FLIGHT });
   const url = new URL(server.url);
   const path = "/api/v3/write_lp?db=bench&precision=nanosecond&accept_partial=true";
@@ -112,7 +111,7 @@ async function startNullServer(delayMs = 0): Promise<Target & { close(): Promise
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
-    reset: () => undefined,
+    reset: async () => undefined,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -135,23 +134,54 @@ async function compare(target: Target, lines: string[], prefix: string): Promise
   emit(`${prefix}sink_over_floor_time_ratio`, sinkBest / floorBest, "x");
 }
 
-/** True when every series' points are stored in the order they were written (time order here). */
-function seriesInOrder(server: InfluxDB3TestServer): boolean {
-  const last = new Map<string, bigint>();
-  for (const p of server.points("bench")) {
-    const key = `${p.tags.host} ${p.tags.region}`;
-    const before = last.get(key);
-    if (before !== undefined && p.timeNs <= before) return false;
-    last.set(key, p.timeNs);
-  }
-  return true;
+/** The edr-testkit server, started in a worker thread (see server-worker.ts). */
+interface WorkerServer extends Target {
+  inOrder(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+async function startWorkerServer(options: { writeDelayMs?: number } = {}): Promise<WorkerServer> {
+  // Workers ignore `--import tsx`: the worker registers tsx itself, then loads the TypeScript module.
+  const bootstrap = `(async () => {
+    const { register } = await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))});
+    register();
+    await import(${JSON.stringify(new URL("./server-worker.ts", import.meta.url).href)});
+  })();`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: options });
+  const pending = new Map<number, (value: unknown) => void>();
+  let nextId = 1;
+  const url = await new Promise<string>((resolve, reject) => {
+    worker.once("error", reject);
+    pending.set(0, (value) => resolve(value as string));
+    worker.on("message", (m: { id: number; value: unknown }) => {
+      pending.get(m.id)?.(m.value);
+      pending.delete(m.id);
+    });
+  });
+  const call = (op: string) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      worker.postMessage({ id, op });
+    });
+  return {
+    url,
+    reset: async () => {
+      await call("reset");
+    },
+    inOrder: async () => (await call("inOrder")) as boolean,
+    close: async () => {
+      await call("close");
+      await worker.terminate();
+    },
+  };
 }
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? "all";
   if (which === "all" || which === "loopback") {
     if (which === "all" || !process.env.SKIP_TESTKIT) {
-      const server = await startInfluxDB3Server();
+      const server = await startWorkerServer();
       try {
         await compare(server, makeLines(LOOPBACK_LINES), "sink.");
       } finally {
@@ -166,14 +196,14 @@ async function main(): Promise<void> {
     }
   }
   if (which === "all" || which === "latency") {
-    const slow = await startInfluxDB3Server({ writeDelayMs: 1000 });
+    const slow = await startWorkerServer({ writeDelayMs: 1000 });
     try {
       const many = makeLines(LATENCY_LINES);
       let best = Infinity;
       let ordered = true;
       for (let r = 0; r < Math.min(RUNS, 2); r++) {
         best = Math.min(best, await timeSink(slow, many));
-        ordered &&= seriesInOrder(slow);
+        ordered &&= await slow.inOrder();
       }
       emit("sink.lines_per_s_at_1s_latency", LATENCY_LINES / best, "lines/s");
       emit("sink.series_reordered_at_1s_latency", ordered ? 0 : 1, "bool");
