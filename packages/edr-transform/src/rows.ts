@@ -49,6 +49,9 @@ interface Column {
   kind: number;
   /** For tags `,key=`, for fields `key=`, escaped once. */
   prefix: string;
+  /** For fields: ` key=` (the first field) and `,key=` (the others), so a field is two pieces, not three. */
+  first: string;
+  next: string;
 }
 
 const FIELD_KINDS: ReadonlyMap<string, number> = new Map([
@@ -93,7 +96,8 @@ export function createRowConverter(table: string, columns: readonly ColumnInfo[]
       }
       hasTime = true;
     } else if (type === "Dictionary(Int32, Utf8)") {
-      tags.push({ name, kind: TAG, prefix: "," + escapeName(name, "tag key") + "=" });
+      const prefix = "," + escapeName(name, "tag key") + "=";
+      tags.push({ name, kind: TAG, prefix, first: prefix, next: prefix });
     } else {
       const kind = FIELD_KINDS.get(type);
       if (kind === undefined) {
@@ -102,7 +106,8 @@ export function createRowConverter(table: string, columns: readonly ColumnInfo[]
           `table ${JSON.stringify(table)}: column ${JSON.stringify(name)} has type ${JSON.stringify(type)}, expected Dictionary(Int32, Utf8), Int64, UInt64, Float64, Utf8, Boolean or Timestamp(ns)`,
         );
       }
-      fields.push({ name, kind, prefix: escapeName(name, "field key") + "=" });
+      const prefix = escapeName(name, "field key") + "=";
+      fields.push({ name, kind, prefix, first: " " + prefix, next: "," + prefix });
     }
   }
   if (!hasTime) {
@@ -190,7 +195,7 @@ class Converter implements RowConverter {
         }
         parts.push(column.prefix, escaped);
       }
-      let separator = " ";
+      let fieldCount = 0;
       for (let c = 0; c < fields.length; c++) {
         const column = fields[c]!;
         const v = row[column.name];
@@ -202,8 +207,8 @@ class Converter implements RowConverter {
           rejected.push({ index: r, reason: this.cellReason(column, v, expected(column.kind)) });
           continue rows;
         }
-        parts.push(separator, column.prefix, text);
-        separator = ",";
+        parts.push(fieldCount === 0 ? column.first : column.next, text);
+        fieldCount++;
       }
       const time = rowTimeToNanosText(row.time);
       if (time === undefined) {
@@ -215,7 +220,7 @@ class Converter implements RowConverter {
         rejected.push({ index: r, reason: unknown });
         continue;
       }
-      if (separator === " ") {
+      if (fieldCount === 0) {
         skipped++;
         continue;
       }
