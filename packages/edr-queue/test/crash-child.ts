@@ -2,13 +2,14 @@
 // (a pipe, written synchronously) before and after each step, until the parent kills it with SIGKILL.
 //   A <from> <count>  append started        a <from> <count>  append resolved
 //   K <last id>       ack started           k <last id>       ack resolved
+//   R                 a drained head is being reclaimed (self-kill mode "reclaim")
 import { writeSync } from "node:fs";
 import { createQueue, type QueueEntry } from "../src/index.js";
 
 const [dir, nextIdArg, seedArg, fsync, selfKill, thresholdArg] = process.argv.slice(2);
 // Self-kill modes: SIGKILL ourselves from a setImmediate right after the n-th append or ack starts,
 // which lands while its write or fsync is running on libuv's thread pool (a torn write).
-let countdown = Number(thresholdArg);
+let countdown = selfKill === "reclaim" ? 1 : Number(thresholdArg);
 const maybeKill = (step: string): void => {
   if (step === selfKill && --countdown === 0) setImmediate(() => process.kill(process.pid, "SIGKILL"));
 };
@@ -68,5 +69,10 @@ for (;;) {
     maybeKill("ack");
     await done;
     say(`k ${last}`);
+    if (selfKill === "reclaim" && queue.stats().entries === 0) {
+      // Fully drained: the head is being sealed and deleted right now, in the background.
+      say("R");
+      maybeKill("reclaim");
+    }
   }
 }

@@ -8,7 +8,7 @@ import { tempDir } from "./helpers.js";
 
 const idOf = (e: QueueEntry): number => Number(/usage_system=(\d+)i/.exec(e.line)![1]);
 
-type KillAt = "time" | "append" | "ack" | "self-append" | "self-ack";
+type KillAt = "time" | "append" | "ack" | "self-append" | "self-ack" | "self-reclaim";
 
 interface History {
   nextId: number;
@@ -16,6 +16,7 @@ interface History {
   resolved: Array<[from: number, count: number]>;
   ackLow: number; // every id <= ackLow was acknowledged by an ack that resolved
   ackHigh: number; // an ack of ids up to ackHigh was started (it may or may not have landed)
+  reclaimKills: number; // kills scheduled while a drained head was being sealed and deleted
 }
 
 /** Runs the child until the kill point, SIGKILLs it, and folds its reports into the history. */
@@ -38,6 +39,8 @@ async function runChild(
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let seen = 0;
   const kill = (): void => void child.kill("SIGKILL");
+  // A self-kill point the child may not reach (e.g. never fully drained): kill it anyway.
+  const guard = setTimeout(kill, 2000);
   const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const [tag, a, b] = line.split(" ");
@@ -53,7 +56,9 @@ async function runChild(
       h.ackHigh = Math.max(h.ackHigh, x);
       if (killAt === "ack" && ++seen === threshold) kill();
     } else if (tag === "k") h.ackLow = Math.max(h.ackLow, x);
+    else if (tag === "R") h.reclaimKills++;
   }
+  clearTimeout(guard);
   const code = await exited;
   if (code !== null) throw new Error(`child exited by itself (${code}): ${stderr}`);
   // A kill point the child never reached (e.g. too few acks): kill after the fact is harmless.
@@ -100,15 +105,29 @@ describe("crash safety (SIGKILL at random points, then reopen)", () => {
 
   for (const [fsync, iterations] of [
     ["always", 150],
-    ["never", 50],
+    ["never", 54],
   ] as const) {
     it.concurrent(
       `keeps every resolved append and never resurrects acknowledged entries (fsync: ${fsync}, ${iterations} kills)`,
       async () => {
         const dir = tempDir();
-        const h: History = { nextId: 0, attempted: [], resolved: [], ackLow: -1, ackHigh: -1 };
-        const modes = ["time", "append", "ack", "self-append", "self-ack"] as const;
-        const kills: Record<KillAt, number> = { time: 0, append: 0, ack: 0, "self-append": 0, "self-ack": 0 };
+        const h: History = {
+          nextId: 0,
+          attempted: [],
+          resolved: [],
+          ackLow: -1,
+          ackHigh: -1,
+          reclaimKills: 0,
+        };
+        const modes = ["time", "append", "ack", "self-append", "self-ack", "self-reclaim"] as const;
+        const kills: Record<KillAt, number> = {
+          time: 0,
+          append: 0,
+          ack: 0,
+          "self-append": 0,
+          "self-ack": 0,
+          "self-reclaim": 0,
+        };
         let quarantines = 0;
         for (let i = 0; i < iterations; i++) {
           const seed = (i * 7919 + (fsync === "always" ? 1 : 2)) >>> 0;
@@ -123,10 +142,11 @@ describe("crash safety (SIGKILL at random points, then reopen)", () => {
         }
         const appended = h.resolved.reduce((n, [, c]) => n + c, 0);
         console.log(
-          `fsync ${fsync}: ${iterations} kills ${JSON.stringify(kills)}, ${appended} entries appended, acked up to ${h.ackLow}, ${quarantines} torn tails quarantined`,
+          `fsync ${fsync}: ${iterations} kills ${JSON.stringify(kills)}, ${appended} entries appended, acked up to ${h.ackLow}, ${h.reclaimKills} kills during a reclaim, ${quarantines} torn tails quarantined`,
         );
         expect(appended).toBeGreaterThan(iterations * 5);
         expect(h.ackLow).toBeGreaterThan(0);
+        expect(h.reclaimKills).toBeGreaterThan(iterations / 20);
       },
     );
   }
