@@ -43,3 +43,34 @@ export interface WriteResult {
 
 /** The one shared outcome of every delivered line. */
 export const DELIVERED: DeliveredOutcome = Object.freeze({ kind: "delivered" });
+
+/** Sets `outcome` for every line index of `indices`. */
+export function fillOutcomes(
+  outcomes: LineOutcome[],
+  indices: readonly number[],
+  outcome: LineOutcome,
+): void {
+  for (let k = 0; k < indices.length; k++) outcomes[indices[k]!] = outcome;
+}
+
+/** Counts the outcomes of a call into its WriteResult. */
+export function summariseOutcomes(
+  outcomes: readonly LineOutcome[],
+  halted: string | undefined,
+  requests: number,
+): WriteResult {
+  let delivered = 0;
+  let rejected = 0;
+  let notDelivered = 0;
+  let retryAt: number | undefined;
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i]!;
+    if (o === DELIVERED || o.kind === "delivered") delivered++;
+    else if (o.kind === "rejected") rejected++;
+    else {
+      notDelivered++;
+      if (retryAt === undefined || o.retryAt > retryAt) retryAt = o.retryAt;
+    }
+  }
+  return { outcomes, delivered, rejected, notDelivered, retryAt, halted, requests };
+}

@@ -1,16 +1,18 @@
-import { HttpError, InfluxDBClient } from "@influxdata/influxdb3-client";
+import { InfluxDBClient } from "@influxdata/influxdb3-client";
+import { STORED, answerFromError, describeAnswer } from "./answer.js";
+import type { Answer } from "./answer.js";
 import { BatchPlanner, lanesFor } from "./batching.js";
 import type { Batch } from "./batching.js";
 import { registerClientLogging, unregisterClientLogging, withClientLogging } from "./client-logging.js";
 import { SinkError } from "./errors.js";
 import { resolveOptions } from "./options.js";
 import type { ResolvedSinkOptions, SinkOptions } from "./options.js";
-import { DELIVERED } from "./outcome.js";
+import { DELIVERED, fillOutcomes as fill, summariseOutcomes } from "./outcome.js";
 import type { LineOutcome, NotDeliveredOutcome, RejectedOutcome, WriteResult } from "./outcome.js";
 import { parsePartialWrite } from "./partial-write.js";
 import { decideRetry } from "./retry-policy.js";
-import type { RetryPolicyOptions, TransportFailure } from "./retry-policy.js";
-import { SinkTransport, TransportFailureError } from "./transport.js";
+import type { RetryPolicyOptions } from "./retry-policy.js";
+import { SinkTransport } from "./transport.js";
 
 /** Writes line protocol to one remote database and says what became of every line. */
 export interface Sink {
@@ -28,17 +30,6 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** What a request came back with, in the terms the sink reasons in. */
-interface Answer {
-  status: number;
-  headers: Readonly<Record<string, string | string[] | undefined>> | undefined;
-  body: string | undefined;
-  failure: TransportFailure | undefined;
-  /** Short description for outcomes and logs, token redacted. */
-  message: string;
-  mayBeStored: boolean;
-}
-
 /** State of one write call, shared by its lanes. */
 interface Call {
   lines: readonly string[];
@@ -49,7 +40,6 @@ interface Call {
   requests: number;
 }
 
-const MAX_REASON_CHARS = 500;
 /** The smallest `batchBytes` a 413 can teach the sink. */
 const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
 /** Lines planned between two turns of the event loop. */
@@ -172,7 +162,7 @@ class RemoteSink implements Sink {
     if (this.closing) {
       const closed = this.notDelivered("sink closed before these lines were sent", 0, false);
       outcomes.fill(closed);
-      return summarise(call);
+      return summariseOutcomes(call.outcomes, call.halted, call.requests);
     }
     for (let i = 0; i < n; i++) {
       if (typeof lines[i] !== "string") {
@@ -194,7 +184,7 @@ class RemoteSink implements Sink {
       this.opts.logger.info?.(`resumed: a write succeeded after ${this.halted}`);
       this.halted = undefined;
     }
-    return summarise(call);
+    return summariseOutcomes(call.outcomes, call.halted, call.requests);
   }
 
   /**
@@ -393,44 +383,9 @@ class RemoteSink implements Sink {
   private async post(body: string): Promise<Answer> {
     try {
       await withClientLogging(this.logRoute, () => this.client.write(body, this.opts.database));
-      return {
-        status: 204,
-        headers: undefined,
-        body: undefined,
-        failure: undefined,
-        message: "",
-        mayBeStored: true,
-      };
+      return STORED;
     } catch (error) {
-      if (error instanceof HttpError) {
-        return {
-          status: error.statusCode,
-          headers: error.headers ?? undefined,
-          body: error.body,
-          failure: undefined,
-          message: this.redact(truncate(describeHttpError(error))),
-          mayBeStored: false,
-        };
-      }
-      if (error instanceof TransportFailureError) {
-        return {
-          status: 0,
-          headers: undefined,
-          body: undefined,
-          failure: error.failure,
-          message: this.redact(error.message),
-          mayBeStored: error.mayBeStored,
-        };
-      }
-      const message = error instanceof Error ? error.message : String(error);
-      return {
-        status: 0,
-        headers: undefined,
-        body: undefined,
-        failure: "connection",
-        message: this.redact(truncate(message)),
-        mayBeStored: false,
-      };
+      return answerFromError(error, this.redact);
     }
   }
 
@@ -450,20 +405,6 @@ class RemoteSink implements Sink {
   }
 }
 
-/** `503 <the remote's reason>`, or the transport failure's message when no status came back. */
-function describeAnswer(answer: Answer): string {
-  return answer.status === 0 ? answer.message : `${answer.status} ${answer.message}`;
-}
-
-/** The remote's reason: the client's reading of a JSON body, else the body text, else the status text. */
-function describeHttpError(error: HttpError): string {
-  const json: unknown = error.json;
-  if (json !== undefined && error.message !== "") return error.message;
-  const body = error.body?.trim();
-  if (body) return body;
-  return error.statusMessage ?? `HTTP ${error.statusCode}`;
-}
-
 function rejected(answer: Answer): RejectedOutcome {
   return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
 }
@@ -476,38 +417,4 @@ function joinLines(lines: readonly string[], piece: Batch): string {
   let body = lines[piece[0]!]!;
   for (let k = 1; k < piece.length; k++) body = body + "\n" + lines[piece[k]!]!;
   return body;
-}
-
-function fill(outcomes: LineOutcome[], indices: readonly number[], outcome: LineOutcome): void {
-  for (let k = 0; k < indices.length; k++) outcomes[indices[k]!] = outcome;
-}
-
-function truncate(text: string): string {
-  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
-}
-
-function summarise(call: Call): WriteResult {
-  let delivered = 0;
-  let rejectedCount = 0;
-  let notDelivered = 0;
-  let retryAt: number | undefined;
-  const { outcomes } = call;
-  for (let i = 0; i < outcomes.length; i++) {
-    const o = outcomes[i]!;
-    if (o === DELIVERED) delivered++;
-    else if (o.kind === "rejected") rejectedCount++;
-    else if (o.kind === "not_delivered") {
-      notDelivered++;
-      if (retryAt === undefined || o.retryAt > retryAt) retryAt = o.retryAt;
-    } else delivered++;
-  }
-  return {
-    outcomes,
-    delivered,
-    rejected: rejectedCount,
-    notDelivered,
-    retryAt,
-    halted: call.halted,
-    requests: call.requests,
-  };
 }
