@@ -185,6 +185,16 @@ describe("close", () => {
     await expect(sink.write(["m v=1 1"])).rejects.toMatchObject({ code: "CLOSED" });
   });
 
+  it("waits for requests in flight, which finish with their real outcome", async () => {
+    const sink = ctx.open({ token: TOKEN });
+    ctx.server.faults.delay(300);
+    const pending = sink.write(["m v=1 1"]);
+    while (ctx.server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await sink.close();
+    expect((await pending).delivered).toBe(1);
+    expect(ctx.server.points("db")).toHaveLength(1);
+  });
+
   it("ends a pending Retry-After wait: its lines come back not delivered", async () => {
     const sink = ctx.open({ token: TOKEN, sleep: undefined });
     ctx.server.faults.failAll({ status: 503, retryAfter: 600 });
