@@ -282,6 +282,9 @@ class RuleTransform implements Transform {
     return undefined;
   }
 
+  private readonly pointOuts: string[] = [];
+  private readonly pointRenames: string[] = [];
+
   points(points: readonly Point[]): TransformResult<Point> {
     const items: Point[] = [];
     const rejected: Rejection<Point>[] = [];
@@ -301,12 +304,17 @@ class RuleTransform implements Transform {
       const names = rule.names;
       const tags: Record<string, string> = {};
       const fields: Record<string, FieldValue> = {};
-      let clash: string | undefined;
+      // Source and output names, and the renames applied, to find a rename that repeats a name.
+      const outs = this.pointOuts;
+      const renamed = this.pointRenames;
+      outs.length = 0;
+      renamed.length = 0;
       for (const key in point.tags) {
         const mapped = names.get(key);
         if (mapped === null) continue;
         const out = mapped ?? key;
-        if (Object.hasOwn(tags, out)) clash ??= clashReason(point.measurement, key, out);
+        if (mapped !== undefined) renamed.push(key, out);
+        outs.push(key, out);
         setEntry(tags, out, point.tags[key]!);
       }
       let fieldCount = 0;
@@ -314,17 +322,23 @@ class RuleTransform implements Transform {
         const mapped = names.get(key);
         if (mapped === null) continue;
         const out = mapped ?? key;
-        if (Object.hasOwn(fields, out) || Object.hasOwn(tags, out))
-          clash ??= clashReason(point.measurement, key, out);
+        if (mapped !== undefined) renamed.push(key, out);
+        outs.push(key, out);
         setEntry(fields, out, point.fields[key]!);
         fieldCount++;
       }
-      if (clash !== undefined) {
-        rejected.push({ index, item: point, reason: clash });
-        continue;
-      }
       if (fieldCount === 0) {
         emptied++;
+        continue;
+      }
+      let clash: string | undefined;
+      for (let r = 0; r < renamed.length && clash === undefined; r += 2) {
+        const target = renamed[r + 1]!;
+        if (outs.indexOf(target) !== outs.lastIndexOf(target))
+          clash = clashReason(point.measurement, renamed[r]!, target);
+      }
+      if (clash !== undefined) {
+        rejected.push({ index, item: point, reason: clash });
         continue;
       }
       const next: Point = { measurement: rule.rename ?? point.measurement, tags, fields };
