@@ -176,6 +176,20 @@ describe("the client's logging", () => {
   });
 });
 
+describe("the client's logging with several sinks", () => {
+  it("reaches the logger of the sink whose request failed, only", async () => {
+    const a = recordingLogger();
+    const b = recordingLogger();
+    const sinkA = ctx.open({ token: TOKEN, logger: a, maxRetries: 0 });
+    const sinkB = ctx.open({ token: TOKEN, logger: b, maxRetries: 0, database: "other" });
+    ctx.server.faults.failNext(1, { status: 500 });
+    await sinkA.write(["m v=1 1"]);
+    await sinkB.write(["m v=1 1"]);
+    expect(a.lines.filter((l) => l.includes("[influxdb3-client]"))).toHaveLength(1);
+    expect(b.lines.filter((l) => l.includes("[influxdb3-client]"))).toHaveLength(0);
+  });
+});
+
 describe("close", () => {
   it("is idempotent and later writes throw", async () => {
     const sink = ctx.open({ token: TOKEN });
