@@ -50,9 +50,18 @@ describe("transforms, lines and points paths", () => {
           expect(lines.emptied).toBe(objects.emptied);
           expect(lines.rejected.map((r) => r.index)).toEqual(objects.rejected.map((r) => r.index));
           expect(parseLines(lines.items.join("\n"))).toEqual(objects.items);
+          seen.dropped += lines.dropped;
+          seen.emptied += lines.emptied;
+          seen.rejected += lines.rejected.length;
+          seen.renamed += lines.items.filter((line) => !points.some((p) => formatPoint(p) === line)).length;
         },
       ),
       { numRuns: 1000 },
     );
+    // The runs did exercise every outcome.
+    expect(
+      Object.values(seen).every((n) => n > 0),
+      JSON.stringify(seen),
+    ).toBe(true);
   });
 });
