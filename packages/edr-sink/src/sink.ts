@@ -38,6 +38,15 @@ interface Call {
   stopped: NotDeliveredOutcome | undefined;
   halted: string | undefined;
   requests: number;
+  /** While the sink is halted, the first request goes alone and the others wait for its answer. */
+  probe: Probe | undefined;
+}
+
+/** The one request a halted sink sends first. */
+interface Probe {
+  taken: boolean;
+  answered: Promise<void>;
+  resolve: () => void;
 }
 
 /** The smallest `batchBytes` a 413 can teach the sink. */
@@ -158,6 +167,7 @@ class RemoteSink implements Sink {
       stopped: undefined,
       halted: undefined,
       requests: 0,
+      probe: this.halted === undefined ? undefined : createProbe(),
     };
     if (this.closing) {
       const closed = this.notDelivered("sink closed before these lines were sent", 0, false);
@@ -268,6 +278,14 @@ class RemoteSink implements Sink {
   ): Promise<NotDeliveredOutcome | undefined> {
     let attempt = 0;
     const body = prepared?.body ?? joinLines(call.lines, piece);
+    let probe: Probe | undefined;
+    if (call.probe !== undefined) {
+      if (call.probe.taken) await call.probe.answered;
+      else {
+        probe = call.probe;
+        probe.taken = true;
+      }
+    }
     for (;;) {
       if (call.stopped) {
         fill(call.outcomes, piece, call.stopped);
@@ -276,6 +294,12 @@ class RemoteSink implements Sink {
       attempt++;
       const answer = await this.post(body);
       call.requests++;
+      if (probe !== undefined) {
+        // Whatever the answer, the others may go: a second halt stops them through `stopped`.
+        call.probe = undefined;
+        probe.resolve();
+        probe = undefined;
+      }
       const decision = decideRetry(
         {
           status: answer.status,
@@ -407,6 +431,12 @@ class RemoteSink implements Sink {
 
 function rejected(answer: Answer): RejectedOutcome {
   return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
+}
+
+function createProbe(): Probe {
+  let resolve = (): void => undefined;
+  const answered = new Promise<void>((r) => (resolve = r));
+  return { taken: false, answered, resolve };
 }
 
 /**

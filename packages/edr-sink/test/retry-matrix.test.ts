@@ -279,6 +279,21 @@ describe("401/403/404: halt, reject nothing, resume on a later success", () => {
     expect(sink.halted).toBeUndefined();
   });
 
+  it("sends one request alone while halted, and the rest only once it succeeds", async () => {
+    const sink = ctx.open({ batchLines: 5, maxInFlight: 4 });
+    ctx.server.faults.failAll({ status: 403 });
+    expect((await sink.write(makeLines(16, 5))).halted).toMatch(/^halted: 403/);
+    ctx.server.reset();
+    ctx.server.faults.failAll({ status: 403 });
+    const still = await sink.write(makeLines(16, 5));
+    expect(still).toMatchObject({ delivered: 0, rejected: 0, notDelivered: 80 });
+    expect(ctx.server.requests).toHaveLength(1);
+    ctx.server.reset();
+    const resumed = await sink.write(makeLines(16, 5));
+    expect(resumed).toMatchObject({ delivered: 80, halted: undefined });
+    expect(sink.halted).toBeUndefined();
+  });
+
   it("stops every lane and all waits when one lane halts", async () => {
     const sink = ctx.open({ batchLines: 5, maxInFlight: 4, sleep: undefined });
     ctx.server.faults.failNext(1, { status: 401 });
