@@ -185,7 +185,8 @@ export class SinkTransport implements Transport {
     const req = this.requestFn(
       {
         protocol: baseUrl.protocol,
-        hostname: baseUrl.hostname,
+        // URL keeps IPv6 addresses in brackets; http.request wants them bare.
+        hostname: baseUrl.hostname.replace(/^\[(.*)\]$/, "$1"),
         port: baseUrl.port,
         path,
         method,
