@@ -34,8 +34,14 @@ export function formatPoint(point: Point): string {
   let line = measurements.get(point.measurement);
   const tags = point.tags;
   for (const key in tags) {
-    const value = tags[key]!;
+    const value = tags[key];
     if (value === "") continue;
+    if (typeof value !== "string") {
+      throw new EdrTransformError(
+        "INVALID_POINT",
+        `tag ${JSON.stringify(key)} of ${JSON.stringify(point.measurement)}: expected a string value, got ${typeof value}`,
+      );
+    }
     line += "," + tagKeys.get(key) + "=" + tagValues.get(value);
   }
   let separator = " ";
