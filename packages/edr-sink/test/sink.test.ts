@@ -1,3 +1,4 @@
+import * as http from "node:http";
 import * as net from "node:net";
 import { describe, expect, it, vi } from "vitest";
 import { SinkError, createSink } from "../src/index.js";
@@ -34,6 +35,26 @@ describe("createSink", () => {
         caFile: expected a readable PEM file, got "/nonexistent/ca.pem" (ENOENT)"
     `);
     expect((error as Error).message).not.toContain(TOKEN);
+  });
+
+  it("keeps a path prefix of the URL (a proxy in front of the remote)", async () => {
+    const paths: string[] = [];
+    const server = http.createServer((req, res) => {
+      paths.push(req.url ?? "");
+      req.resume();
+      req.on("end", () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const sink = ctx.open({ url: `http://127.0.0.1:${port}/influx/`, database: "d b" });
+      expect((await sink.write(["m v=1 1"])).delivered).toBe(1);
+      await sink.close();
+      expect(paths).toEqual(["/influx/api/v3/write_lp?db=d%20b&precision=nanosecond&accept_partial=true"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("applies the port rule: `port` overrides the URL's port", async () => {
