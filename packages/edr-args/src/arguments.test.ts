@@ -52,8 +52,8 @@ describe("formatArgumentsHelp", () => {
         ca_file             PEM file of CA certificates to trust for the remote.
         write_api           Which write endpoint of the remote to use. (default: v3)
         max_retries         Retries per write after the first attempt; what fails stays queued. (default: 3)
-        batch_lines         At most this many lines per write request. (default: 10000)
-        batch_bytes         At most this many bytes of line protocol per write request. (default: 4MiB)
+        batch_lines         At most this many lines per write request. (default: 100000)
+        batch_bytes         At most this many bytes of line protocol per write request. (default: 6MiB)
         max_in_flight       Write requests in flight at once (series never reordered). (default: 4)
         timeout             Time allowed for one write request. (default: 30s)
         tables              Dot-separated list of tables to replicate.

@@ -76,14 +76,14 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
     description: "At most this many lines per write request.",
     modes: BOTH,
     constraint: "Integer ≥ 1.",
-    default: "10000",
+    default: "100000",
   },
   {
     name: "batch_bytes",
     description: "At most this many bytes of line protocol per write request.",
     modes: BOTH,
     constraint: "Integer bytes, or with `KiB`/`MiB` (`4MiB`); 1 to 10 MiB (InfluxDB 3's request limit).",
-    default: "4MiB",
+    default: "6MiB",
   },
   {
     name: "max_in_flight",
