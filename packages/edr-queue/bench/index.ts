@@ -140,6 +140,18 @@ async function durableDrainFloor(codec: Codec): Promise<number> {
   return rate;
 }
 
+/** Median ms of opening (and closing) a queue: recovery reads one header per member. */
+async function openMs(dir: string, codec: "zlib" | "fflate"): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const q = await createQueue({ dir, codec });
+    times.push(performance.now() - t0);
+    await q.close();
+  }
+  return median(times);
+}
+
 /** Median ms of appending 12 KB (a compressed batch of 1,000 lines) and fdatasync-ing it, right now. */
 async function fsyncMs(): Promise<number> {
   const fh = await open(join(freshDir(), "probe"), "w");
@@ -203,6 +215,9 @@ for (const codec of ["zlib", "fflate"] as const) {
   await fill(big, codec, BIG);
   const [at1k, at1m] = await ackPair(small, big, codec);
   if (process.env.EDR_BENCH_DEBUG) console.error(execFileSync("ls", ["-l", big], { encoding: "utf8" }));
+  const [open1k, open1m] = [await openMs(small, codec), await openMs(big, codec)];
+  emit(`queue.${codec}.open_ms_at_1k`, open1k, "ms");
+  emit(`queue.${codec}.open_ms_at_1m`, open1m, "ms");
   emit(`queue.${codec}.ack_ms_at_1k`, at1k, "ms");
   emit(`queue.${codec}.ack_ms_at_1m`, at1m, "ms");
   emit(`queue.${codec}.ack_ratio_1m_vs_1k`, at1m / at1k, "x");

@@ -3,6 +3,7 @@ import { decodeMember, parseHeader, type MemberHeader } from "./member.js";
 import type { Segment } from "./segments.js";
 
 const WINDOW_BYTES = 1 << 20;
+const HEADER_WINDOW_BYTES = 4096;
 
 /** A member read from disk: its header and length, or why it could not be read. */
 export type ReadMember =
@@ -29,7 +30,7 @@ export class MemberReader {
   constructor(private readonly codec: Codec) {}
 
   /** Bytes [offset, offset + length) of the segment, which must lie below `seg.size`. */
-  async bytes(seg: Segment, offset: number, length: number): Promise<Buffer> {
+  async bytes(seg: Segment, offset: number, length: number, window = WINDOW_BYTES): Promise<Buffer> {
     if (
       this.winSeg === seg &&
       offset >= this.winStart &&
@@ -37,7 +38,7 @@ export class MemberReader {
     ) {
       return this.win.subarray(offset - this.winStart, offset - this.winStart + length);
     }
-    const want = Math.min(Math.max(length, WINDOW_BYTES), seg.size - offset);
+    const want = Math.min(Math.max(length, window), seg.size - offset);
     // One buffer, reused: callers consume a window before the next read (all reads run under the
     // queue's lock), and a fresh megabyte per window would only feed the garbage collector.
     if (this.store.length < want) this.store = Buffer.allocUnsafe(Math.max(want, WINDOW_BYTES));
@@ -62,11 +63,11 @@ export class MemberReader {
   }
 
   /** Parses the member header at `offset`; "short" means the segment ends inside it. */
-  async header(seg: Segment, offset: number): Promise<MemberHeader | "short" | "bad"> {
+  async header(seg: Segment, offset: number, window = WINDOW_BYTES): Promise<MemberHeader | "short" | "bad"> {
     let want = 64;
     for (;;) {
       const avail = seg.size - offset;
-      const buf = await this.bytes(seg, offset, Math.min(want, avail));
+      const buf = await this.bytes(seg, offset, Math.min(want, avail), window);
       const h = parseHeader(buf, 0);
       if (h !== "short" || want >= avail) return h;
       want *= 16;
@@ -78,7 +79,9 @@ export class MemberReader {
    * checked to end inside the segment (its header gives the length), which is what walking needs.
    */
   async member(seg: Segment, offset: number, verify: boolean): Promise<ReadMember> {
-    const header = await this.header(seg, offset);
+    // Walking needs only headers: read one page around each, not a megabyte of bodies, so that opening a
+    // large queue reads O(members) pages rather than the whole queue.
+    const header = await this.header(seg, offset, verify ? WINDOW_BYTES : HEADER_WINDOW_BYTES);
     if (header === "bad")
       return { ok: false, reason: "not a gzip member header", length: undefined, header: undefined };
     if (header === "short") {

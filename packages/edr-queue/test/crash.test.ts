@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { createQueue, type QueueEntry } from "../src/index.js";
 import { buildForChild } from "./build-child.js";
-import { tempDir } from "./helpers.js";
 
 const idOf = (e: QueueEntry): number => Number(/usage_system=(\d+)i/.exec(e.line)![1]);
 
@@ -109,8 +110,10 @@ describe("crash safety (SIGKILL at random points, then reopen)", () => {
   ] as const) {
     it.concurrent(
       `keeps every resolved append and never resurrects acknowledged entries (fsync: ${fsync}, ${iterations} kills)`,
-      async () => {
-        const dir = tempDir();
+      async ({ onTestFinished }) => {
+        // Not tempDir(): its afterEach would empty this directory when the other, concurrent test ends.
+        const dir = mkdtempSync(join(tmpdir(), `edr-queue-crash-${fsync}-`));
+        onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
         const h: History = {
           nextId: 0,
           attempted: [],

@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach } from "vitest";
+import { basename, join } from "node:path";
+import { afterEach, expect } from "vitest";
 import type { QueueEntry } from "../src/index.js";
 
 const dirs: string[] = [];
 
 /** A fresh temporary directory, removed after the test. */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "edr-queue-"));
+  const file = basename(expect.getState().testPath ?? "unknown", ".ts");
+  const dir = mkdtempSync(join(tmpdir(), `edr-queue-${file}-`));
   dirs.push(dir);
   return dir;
 }
