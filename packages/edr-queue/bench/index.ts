@@ -168,7 +168,11 @@ async function fsyncMs(): Promise<number> {
 }
 
 emit("queue.line_bytes", lineBytes, "bytes");
-const child = join(buildForChild(["bench/drain-child.ts", "bench/lines.ts"]), "bench", "drain-child.js");
+const child = join(
+  buildForChild("bench", ["bench/drain-child.ts", "bench/lines.ts"]),
+  "bench",
+  "drain-child.js",
+);
 for (const codec of ["zlib", "fflate"] as const) {
   const impl = codec === "zlib" ? createZlibCodec() : createFflateCodec();
   let compressFloor = 0;

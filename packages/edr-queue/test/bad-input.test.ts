@@ -8,7 +8,7 @@ import { createQueue, QueueError, type Queue } from "../src/index.js";
 import { buildForChild } from "./build-child.js";
 import { entries, tempDir } from "./helpers.js";
 
-const built = buildForChild(["test/hold-child.ts"]);
+const built = buildForChild("hold", ["test/hold-child.ts"]);
 const child = join(built, "test", "hold-child.js");
 
 async function count(q: Queue): Promise<number> {

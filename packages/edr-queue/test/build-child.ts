@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -10,8 +10,10 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
  * child processes start with plain `node` (~50 ms) instead of a TypeScript loader (~800 ms here): the
  * crash tests spawn hundreds of them. Returns the output directory (same layout as the package).
  */
-export function buildForChild(scripts: readonly string[]): string {
-  const out = join(packageDir, "node_modules", ".cache", "edr-queue-test");
+export function buildForChild(label: string, scripts: readonly string[]): string {
+  // One directory per caller: test files run in parallel and must not rewrite each other's modules
+  // while a child imports them.
+  const out = join(packageDir, "node_modules", ".cache", `edr-queue-${label}`);
   const files = [
     ...readdirSync(join(packageDir, "src"))
       .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
@@ -30,7 +32,9 @@ export function buildForChild(scripts: readonly string[]): string {
     });
     const target = join(out, file.replace(/\.ts$/, ".js"));
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
+    // Written aside and renamed, so a child never imports a half-written module.
+    writeFileSync(`${target}.${process.pid}.tmp`, outputText);
+    renameSync(`${target}.${process.pid}.tmp`, target);
   }
   return out;
 }

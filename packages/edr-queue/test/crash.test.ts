@@ -102,7 +102,7 @@ async function check(dir: string, h: History, context: string): Promise<number> 
 }
 
 describe("crash safety (SIGKILL at random points, then reopen)", () => {
-  const script = join(buildForChild(["test/crash-child.ts"]), "test", "crash-child.js");
+  const script = join(buildForChild("crash", ["test/crash-child.ts"]), "test", "crash-child.js");
 
   for (const [fsync, iterations] of [
     ["always", 150],
