@@ -1,6 +1,9 @@
 import { EdrTransformError } from "./errors.js";
-import { DOT, MINUS, NINE, ZERO, escapeName, formatFloat, isIntegerText, quoteString } from "./escape.js";
+import { BOOLEAN, FLOAT, INTEGER, STRING, TAG, UNSIGNED, cellValue, describe, expected } from "./cells.js";
+import { escapeName } from "./escape.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
+import { LineCollector } from "./line-collector.js";
+import { compileRowLines, type RowFailures, type RowLinesFunction } from "./row-lines.js";
 import { rowTimeToNanosText } from "./time.js";
 
 /** One row of `information_schema.columns` (extra keys such as `table_schema` are ignored). */
@@ -36,13 +39,6 @@ export interface RowsResult<T> {
   skipped: number;
   rejected: RowRejection[];
 }
-
-const TAG = 0;
-const INTEGER = 1;
-const UNSIGNED = 2;
-const FLOAT = 3;
-const STRING = 4;
-const BOOLEAN = 5;
 
 interface Column {
   name: string;
@@ -142,9 +138,10 @@ export function rowsToLines(
   return createRowConverter(table, columns).toLines(rows);
 }
 
-class Converter implements RowConverter {
+class Converter implements RowConverter, RowFailures {
   private readonly columnNames: Set<string>;
-  private readonly parts: string[];
+  private readonly collector = new LineCollector();
+  private readonly writeLines: RowLinesFunction;
 
   constructor(
     readonly table: string,
@@ -152,82 +149,56 @@ class Converter implements RowConverter {
     private readonly tags: readonly Column[],
     private readonly fields: readonly Column[],
   ) {
-    this.parts = [measurement];
     this.columnNames = new Set([
       ...tags.map((c) => c.name),
       ...fields.map((c) => c.name),
       "time",
       INFLUXQL_MEASUREMENT_KEY,
     ]);
+    this.writeLines = compileRowLines(measurement, tags, fields);
   }
 
   toLines(rows: readonly Row[]): RowsResult<string> {
     const items: string[] = [];
     const rejected: RowRejection[] = [];
-    let skipped = 0;
-    const tags = this.tags;
-    const fields = this.fields;
-    rows: for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      // Pieces are joined once: one flat string per row (a rope of ~20 pieces would cost the GC dearly).
-      const parts = this.parts;
-      parts.length = 1;
-      let present = 0;
-      for (let c = 0; c < tags.length; c++) {
-        const column = tags[c]!;
-        const v = row[column.name];
-        if (v === undefined) continue;
-        present++;
-        if (v === null || v === "") continue;
-        if (typeof v !== "string") {
-          rejected.push({ index: r, reason: this.cellReason(column, v, "a string") });
-          continue rows;
-        }
-        let escaped: string;
-        try {
-          escaped = escapeName(v, "tag value");
-        } catch (error) {
-          rejected.push({
-            index: r,
-            reason: `table ${JSON.stringify(this.table)}, tag ${JSON.stringify(column.name)}: ${(error as Error).message}`,
-          });
-          continue rows;
-        }
-        parts.push(column.prefix, escaped);
-      }
-      let fieldCount = 0;
-      for (let c = 0; c < fields.length; c++) {
-        const column = fields[c]!;
-        const v = row[column.name];
-        if (v === undefined) continue;
-        present++;
-        if (v === null) continue;
-        const text = cellText(column.kind, v);
-        if (text === undefined) {
-          rejected.push({ index: r, reason: this.cellReason(column, v, expected(column.kind)) });
-          continue rows;
-        }
-        parts.push(fieldCount === 0 ? column.first : column.next, text);
-        fieldCount++;
-      }
-      const time = rowTimeToNanosText(row.time);
-      if (time === undefined) {
-        rejected.push({ index: r, reason: this.timeReason(row.time) });
-        continue;
-      }
-      const unknown = this.unknownColumn(row, present + 1);
-      if (unknown !== undefined) {
-        rejected.push({ index: r, reason: unknown });
-        continue;
-      }
-      if (fieldCount === 0) {
-        skipped++;
-        continue;
-      }
-      parts.push(" ", time);
-      items.push(parts.join(""));
-    }
+    const collector = this.collector;
+    collector.start(items);
+    this.rejected = rejected;
+    const skipped = this.writeLines(rows, collector, this);
+    collector.finish();
+    this.rejected = [];
     return { items, skipped, rejected };
+  }
+
+  // RowFailures, for the generated converter: reasons are worded here, off the hot path.
+  private rejected: RowRejection[] = [];
+
+  cell(index: number, column: Column, v: unknown): void {
+    this.rejected.push({ index, reason: this.cellReason(column, v, expected(column.kind)) });
+  }
+
+  tag(index: number, column: Column, v: string): void {
+    let reason = "";
+    try {
+      escapeName(v, "tag value");
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    this.rejected.push({
+      index,
+      reason: `table ${JSON.stringify(this.table)}, tag ${JSON.stringify(column.name)}: ${reason}`,
+    });
+  }
+
+  time(index: number, v: unknown): void {
+    this.rejected.push({ index, reason: this.timeReason(v) });
+  }
+
+  unknown(index: number, row: Row, known: number): boolean {
+    const reason = this.unknownColumn(row, known);
+    if (reason === undefined) return false;
+    this.rejected.push({ index, reason });
+    return true;
   }
 
   toPoints(rows: readonly Row[]): RowsResult<Point> {
@@ -304,129 +275,5 @@ class Converter implements RowConverter {
 
   private timeReason(v: unknown): string {
     return `table ${JSON.stringify(this.table)}, column "time": expected a zone-less UTC time like 2025-04-18T14:02:45.331 or integer nanoseconds within int64, got ${describe(v)}`;
-  }
-}
-
-function expected(kind: number): string {
-  switch (kind) {
-    case INTEGER:
-      return "an int64 (exact text, bigint, safe-integer number or lossless number)";
-    case UNSIGNED:
-      return "a uint64 (exact text, bigint, safe-integer number or lossless number)";
-    case FLOAT:
-      return "a finite float";
-    case STRING:
-      return "a string";
-    default:
-      return "a boolean";
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return "nothing (the column is missing)";
-  if (typeof v === "bigint") return `${v}n`;
-  if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
-    return `lossless number ${(v as { value: string }).value}`;
-  }
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  let text: string;
-  try {
-    text = JSON.stringify(v) ?? typeof v;
-  } catch {
-    text = "that cannot be shown";
-  }
-  return `${typeof v} ${text}`;
-}
-
-/** Text of an integer cell, or undefined. Numbers beyond 2^53 may already have lost digits: refused. */
-function integerText(v: unknown, signed: boolean): string | undefined {
-  let text: string;
-  if (typeof v === "string") text = v;
-  else if (typeof v === "number") {
-    if (!Number.isSafeInteger(v) || (!signed && v < 0)) return undefined;
-    return String(v);
-  } else if (typeof v === "bigint") text = v.toString();
-  else if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
-    text = (v as { value: string }).value;
-  } else return undefined;
-  return isIntegerText(text, 0, text.length, signed) ? text : undefined;
-}
-
-/** Whether `s` is a JSON-style number, which line protocol reads as the same float. */
-function isFloatText(s: string): boolean {
-  const n = s.length;
-  let i = 0;
-  if (i < n && s.charCodeAt(i) === MINUS) i++;
-  const start = i;
-  let c = 0;
-  while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
-  if (i === start) return false;
-  if (i < n && c === DOT) {
-    const f = ++i;
-    while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
-    if (i === f) return false;
-  }
-  if (i < n && (c === 101 || c === 69)) {
-    i++;
-    if (i < n && ((c = s.charCodeAt(i)) === 43 || c === MINUS)) i++;
-    const e = i;
-    while (i < n && (c = s.charCodeAt(i)) >= ZERO && c <= NINE) i++;
-    if (i === e) return false;
-    return i === n && Number.isFinite(Number(s));
-  }
-  return i === n;
-}
-
-function floatText(v: unknown): string | undefined {
-  if (typeof v === "number") return formatFloat(v);
-  let text: string;
-  if (typeof v === "string") text = v;
-  else if (typeof v === "bigint") return formatFloat(Number(v));
-  else if (typeof v === "object" && v !== null && typeof (v as { value?: unknown }).value === "string") {
-    text = (v as { value: string }).value;
-  } else return undefined;
-  // Exact decimal text goes through as written: the remote rounds it to the same float we would.
-  return isFloatText(text) ? text : undefined;
-}
-
-function cellText(kind: number, v: unknown): string | undefined {
-  switch (kind) {
-    case FLOAT:
-      return floatText(v);
-    case INTEGER: {
-      const text = integerText(v, true);
-      return text === undefined ? undefined : text + "i";
-    }
-    case UNSIGNED: {
-      const text = integerText(v, false);
-      return text === undefined ? undefined : text + "u";
-    }
-    case STRING:
-      return typeof v === "string" ? quoteString(v) : undefined;
-    default:
-      return typeof v === "boolean" ? (v ? "true" : "false") : undefined;
-  }
-}
-
-function cellValue(kind: number, v: unknown): FieldValue | undefined {
-  switch (kind) {
-    case FLOAT: {
-      const text = floatText(v);
-      return text === undefined
-        ? undefined
-        : { type: "float", value: typeof v === "number" ? v : Number(text) };
-    }
-    case INTEGER: {
-      const text = integerText(v, true);
-      return text === undefined ? undefined : { type: "integer", value: BigInt(text) };
-    }
-    case UNSIGNED: {
-      const text = integerText(v, false);
-      return text === undefined ? undefined : { type: "unsigned", value: BigInt(text) };
-    }
-    case STRING:
-      return typeof v === "string" ? { type: "string", value: v } : undefined;
-    default:
-      return typeof v === "boolean" ? { type: "boolean", value: v } : undefined;
   }
 }

@@ -1,0 +1,122 @@
+// Rows to lines through a function generated once per column schema.
+//
+// Why generated: a loop over columns reads `row[column.name]` with a different name at one site, which V8
+// can only serve from its megamorphic cache; generated code reads each column at its own site
+// (`row["usage"]`), which rows parsed from one JSON shape share, and has no per-row branching on column
+// kind. Names enter the code only as JSON string literals; everything else is passed in.
+import { BOOLEAN, FLOAT, INTEGER, STRING, UNSIGNED, floatText, integerText } from "./cells.js";
+import { escapeName, quoteString } from "./escape.js";
+import type { LineCollector } from "./line-collector.js";
+import { rowTimeToNanosText } from "./time.js";
+
+/** A column as the generated code needs it. */
+export interface LineColumn {
+  readonly name: string;
+  readonly kind: number;
+  /** Tags: `,key=`; fields: ` key=` (the first field) and `,key=` (the others), escaped once. */
+  readonly first: string;
+  readonly next: string;
+}
+
+/** How the generated code reports a row it cannot convert (reasons are worded outside the hot loop). */
+export interface RowFailures {
+  cell(index: number, column: LineColumn, v: unknown): void;
+  tag(index: number, column: LineColumn, v: string): void;
+  time(index: number, v: unknown): void;
+  /** Returns true (and records the rejection) when the row holds a column the schema lacks. */
+  unknown(index: number, row: Readonly<Record<string, unknown>>, known: number): boolean;
+}
+
+/** Converts rows into `collector`; returns how many rows were skipped for having no field. */
+export type RowLinesFunction = (
+  rows: readonly Readonly<Record<string, unknown>>[],
+  collector: LineCollector,
+  failures: RowFailures,
+) => number;
+
+/** An escaped tag value, or undefined when no line can carry it (the failure path words why). */
+function tagText(v: string): string | undefined {
+  try {
+    return escapeName(v, "tag value");
+  } catch {
+    return undefined;
+  }
+}
+
+function booleanText(v: unknown): string | undefined {
+  return v === true ? "true" : v === false ? "false" : undefined;
+}
+
+function stringText(v: unknown): string | undefined {
+  return typeof v === "string" ? quoteString(v) : undefined;
+}
+
+const HELPERS = { tagText, floatText, integerText, stringText, booleanText, rowTimeToNanosText };
+
+function fieldCode(kind: number): string {
+  switch (kind) {
+    case FLOAT:
+      return "t = h.floatText(v);";
+    case INTEGER:
+      return 't = h.integerText(v, true); if (t !== undefined) t += "i";';
+    case UNSIGNED:
+      return 't = h.integerText(v, false); if (t !== undefined) t += "u";';
+    case STRING:
+      return "t = h.stringText(v);";
+    case BOOLEAN:
+    default:
+      return "t = h.booleanText(v);";
+  }
+}
+
+/** Generates the converter of one schema: tags in the order given (sorted), then fields. */
+export function compileRowLines(
+  measurement: string,
+  tags: readonly LineColumn[],
+  fields: readonly LineColumn[],
+): RowLinesFunction {
+  const q = JSON.stringify;
+  const code: string[] = [
+    "return function rowLines(rows, collector, failures) {",
+    "let skipped = 0;",
+    "rows: for (let r = 0; r < rows.length; r++) {",
+    "const row = rows[r];",
+    "let present = 0, fieldCount = 0, v, t;",
+    `let line = ${q(measurement)};`,
+  ];
+  tags.forEach((column, c) => {
+    code.push(
+      `v = row[${q(column.name)}];`,
+      'if (v !== undefined) { present++; if (v !== null && v !== "") {',
+      `if (typeof v !== "string") { failures.cell(r, tags[${c}], v); continue rows; }`,
+      `t = h.tagText(v); if (t === undefined) { failures.tag(r, tags[${c}], v); continue rows; }`,
+      `line += ${q(column.first)} + t; } }`,
+    );
+  });
+  fields.forEach((column, c) => {
+    code.push(
+      `v = row[${q(column.name)}];`,
+      "if (v !== undefined) { present++; if (v !== null) {",
+      fieldCode(column.kind),
+      `if (t === undefined) { failures.cell(r, fields[${c}], v); continue rows; }`,
+      `line += (fieldCount++ === 0 ? ${q(column.first)} : ${q(column.next)}) + t; } }`,
+    );
+  });
+  code.push(
+    "v = row.time; t = h.rowTimeToNanosText(v);",
+    "if (t === undefined) { failures.time(r, v); continue; }",
+    "if (failures.unknown(r, row, present + 1)) continue;",
+    "if (fieldCount === 0) { skipped++; continue; }",
+    'collector.push(line + " " + t);',
+    "}",
+    "return skipped;",
+    "};",
+  );
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point of this file (see the top)
+  const factory = new Function("h", "tags", "fields", code.join("\n")) as (
+    h: typeof HELPERS,
+    tags: readonly LineColumn[],
+    fields: readonly LineColumn[],
+  ) => RowLinesFunction;
+  return factory(HELPERS, tags, fields);
+}
