@@ -36,24 +36,23 @@ const FALSE_WORDS = new Set(["f", "F", "false", "False", "FALSE"]);
  */
 export function splitBody(body: string): { lineNumber: number; text: string }[] {
   const lines: { lineNumber: number; text: string }[] = [];
-  let start = 0;
   let lineNumber = 0;
+  for (let start = 0; start <= body.length;) {
+    const end = lineEnd(body, start);
+    const from = lineStart(body, start, end);
+    if (from >= 0) lines.push({ lineNumber: ++lineNumber, text: body.slice(from, end) });
+    start = end + 1;
+  }
+  return lines;
+}
+
+/** Where the line that starts at `start` ends, as `splitBody` splits: its `\n`, or the body's end. */
+export function lineEnd(body: string, start: number): number {
   let quoted = false;
   let fields = false;
   let equals = 0;
   let commas = 0;
-  const push = (end: number): void => {
-    let from = start;
-    for (;;) {
-      const c = body.charCodeAt(from);
-      if (from < end && (c === 32 || c === 9 || c === 10)) from++;
-      else break;
-    }
-    // A comment runs to the end of its line; after splitting that is the whole rest.
-    if (from === end || body.charCodeAt(from) === 35 /* # */) return;
-    lines.push({ lineNumber: ++lineNumber, text: body.slice(from, end) });
-  };
-  for (let i = 0; i < body.length; i++) {
+  for (let i = start; i < body.length; i++) {
     const c = body.charCodeAt(i);
     if (c === 92 /* \ */) {
       i++;
@@ -66,15 +65,24 @@ export function splitBody(body: string): { lineNumber: number; text: string }[] 
     } else if (fields && c === 34 /* " */ && equals > commas) {
       quoted = !quoted;
     } else if (c === 10 /* \n */ && !quoted) {
-      push(i);
-      start = i + 1;
-      fields = false;
-      equals = 0;
-      commas = 0;
+      return i;
     }
   }
-  push(body.length);
-  return lines;
+  return body.length;
+}
+
+/**
+ * Where the text of the line `[start, end)` begins once leading spaces, tabs and newlines are trimmed; -1
+ * when it is blank or a comment (a comment runs to the end of its line; after splitting that is the rest).
+ */
+export function lineStart(body: string, start: number, end: number): number {
+  let from = start;
+  for (;;) {
+    const c = body.charCodeAt(from);
+    if (from < end && (c === 32 || c === 9 || c === 10)) from++;
+    else break;
+  }
+  return from === end || body.charCodeAt(from) === 35 /* # */ ? -1 : from;
 }
 
 /** Parses a whole body into numbered lines; errors are per line, as data. */

@@ -1,14 +1,11 @@
 import type { StoredField, StoredPoint } from "../stored-point.js";
-import type { ParsedLine } from "./line-protocol.js";
+import { segmentPoints, type Segment } from "./segment.js";
 
 /** A column's type in a table's schema. */
 export type ColumnType = "tag" | StoredField["type"];
 
 /** The schema limits of InfluxDB 3 Core; going over them is a 422, not a 400. */
 export const CORE_LIMITS = { databases: 5, tablesPerDatabase: 2000, columnsPerTable: 500 } as const;
-
-/** What a line's check against the schema gives: the point to store, or why it was refused. */
-export type LineCheck = { point: StoredPoint } | { error: string; limit: boolean };
 
 interface Table {
   /** Column name -> type; `time` is implicit. Insertion order is creation order. */
@@ -19,6 +16,8 @@ interface Database {
   tables: Map<string, Table>;
   /** series key + time -> point, in first-write order across all tables. */
   points: Map<string, StoredPoint>;
+  /** Writes not yet turned into `points`, oldest first. */
+  segments: Segment[];
 }
 
 /** Names no tag or field may take: the time column and IOx's internal chunk order. */
@@ -45,7 +44,7 @@ export class Storage {
   /** Creates an empty database; false when it exists already. Call `databaseLimitError` first. */
   createDatabase(db: string): boolean {
     if (this.databases.has(db)) return false;
-    this.databases.set(db, { tables: new Map(), points: new Map() });
+    this.databases.set(db, { tables: new Map(), points: new Map(), segments: [] });
     return true;
   }
 
@@ -59,20 +58,28 @@ export class Storage {
   }
 
   /**
-   * Checks lines against the schema as it would be after the lines before them, without changing anything:
-   * `pending` carries the columns those earlier lines would create.
+   * Checks a line's columns against the schema as it would be after the lines before it in the same batch,
+   * without changing what is stored: `pending` carries the columns those earlier lines would create, and this
+   * line's new ones are added to it when it passes. Gives why the line is refused, or undefined.
    */
-  check(db: string, line: ParsedLine, timeNs: bigint, pending: PendingSchema): LineCheck {
+  checkColumns(
+    db: string,
+    measurement: string,
+    tagKeys: readonly string[],
+    fieldKeys: readonly string[],
+    fieldTypes: readonly StoredField["type"][],
+    pending: PendingSchema,
+  ): { error: string; limit: boolean } | undefined {
     const existing = this.databases.get(db)?.tables;
-    let table = pending.get(line.measurement);
+    let table = pending.get(measurement);
     if (table === undefined) {
-      const stored = existing?.get(line.measurement)?.columns;
+      const stored = existing?.get(measurement)?.columns;
       if (stored === undefined) {
         const tableCount =
           (existing?.size ?? 0) + [...pending.keys()].filter((t) => !existing?.has(t)).length;
         if (tableCount >= CORE_LIMITS.tablesPerDatabase) {
           return {
-            error: `adding table "${line.measurement}" would exceed the limit of ${CORE_LIMITS.tablesPerDatabase} tables`,
+            error: `adding table "${measurement}" would exceed the limit of ${CORE_LIMITS.tablesPerDatabase} tables`,
             limit: true,
           };
         }
@@ -90,31 +97,34 @@ export class Storage {
       }
       return undefined;
     };
-    for (const key of Object.keys(line.tags)) {
+    for (const key of tagKeys) {
       const error = use(key, "tag");
       if (error !== undefined) return { error, limit: false };
     }
-    for (const [key, field] of Object.entries(line.fields)) {
-      const error = use(key, field.type);
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const error = use(fieldKeys[i]!, fieldTypes[i]!);
       if (error !== undefined) return { error, limit: false };
     }
     // +1: the time column counts towards the limit.
     if (added.length > 0 && table.size + added.length + 1 > CORE_LIMITS.columnsPerTable) {
       return {
-        error: `adding ${added.length} column(s) to table "${line.measurement}" would exceed the limit of ${CORE_LIMITS.columnsPerTable} columns`,
+        error: `adding ${added.length} column(s) to table "${measurement}" would exceed the limit of ${CORE_LIMITS.columnsPerTable} columns`,
         limit: true,
       };
     }
     for (const [name, type] of added) table.set(name, type);
-    pending.set(line.measurement, table);
-    return { point: { measurement: line.measurement, tags: line.tags, fields: line.fields, timeNs } };
+    pending.set(measurement, table);
+    return undefined;
   }
 
-  /** Stores checked points (creating the database and schema they need); same series and time merge. */
-  commit(db: string, pending: PendingSchema, points: StoredPoint[]): void {
+  /**
+   * Stores a checked batch: creates the database and the columns it needs now, and keeps its lines as text
+   * (see `Segment`) until points are asked for.
+   */
+  commit(db: string, pending: PendingSchema, segment: Segment): void {
     let database = this.databases.get(db);
     if (database === undefined) {
-      database = { tables: new Map(), points: new Map() };
+      database = { tables: new Map(), points: new Map(), segments: [] };
       this.databases.set(db, database);
     }
     for (const [name, columns] of pending) {
@@ -123,19 +133,16 @@ export class Storage {
       else
         for (const [column, type] of columns) if (!table.columns.has(column)) table.columns.set(column, type);
     }
-    for (const point of points) {
-      const key = seriesKey(point);
-      const earlier = database.points.get(key);
-      if (earlier === undefined) database.points.set(key, point);
-      else earlier.fields = { ...earlier.fields, ...point.fields };
-    }
+    if (segment.bounds.length > 0) database.segments.push(segment);
   }
 
   /** Points of a database (optionally one table), in the order they were first written. */
   points(db: string, table?: string): StoredPoint[] {
-    const all = this.databases.get(db)?.points.values() ?? [];
+    const database = this.databases.get(db);
+    if (database === undefined) return [];
+    materialize(database);
     const out: StoredPoint[] = [];
-    for (const p of all) if (table === undefined || p.measurement === table) out.push(p);
+    for (const p of database.points.values()) if (table === undefined || p.measurement === table) out.push(p);
     return out;
   }
 
@@ -149,6 +156,19 @@ export type PendingSchema = Map<string, Map<string, ColumnType>>;
 
 function describe(type: ColumnType): string {
   return type === "tag" ? "tag" : `${type} field`;
+}
+
+/** Turns the pending writes of a database into points, in write order: same series and time merge. */
+function materialize(database: Database): void {
+  for (const segment of database.segments) {
+    for (const point of segmentPoints(segment)) {
+      const key = seriesKey(point);
+      const earlier = database.points.get(key);
+      if (earlier === undefined) database.points.set(key, point);
+      else earlier.fields = { ...earlier.fields, ...point.fields };
+    }
+  }
+  database.segments.length = 0;
 }
 
 function seriesKey(point: StoredPoint): string {

@@ -1,12 +1,14 @@
-import type { StoredPoint } from "../stored-point.js";
-import { parseBody, type BodyLine } from "./line-protocol.js";
+import { lineEnd, lineStart, parseLine } from "./line-protocol.js";
+import { LineScan, scanLine } from "./line-scan.js";
+import { timestampFits, toNs } from "./precision.js";
 import { json, NO_CONTENT, type Reply } from "./reply.js";
+import type { Segment } from "./segment.js";
+import { ShapeCache } from "./shape-cache.js";
 import type { PendingSchema, Storage } from "./storage.js";
 
 /** Which write endpoint a request came in on. */
 export type WriteApi = "v3" | "v2" | "v1";
 
-const NS_PER: Record<string, bigint> = { ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n };
 const PRECISIONS: Record<WriteApi, Record<string, string>> = {
   v3: {
     auto: "auto",
@@ -23,16 +25,14 @@ const PRECISIONS: Record<WriteApi, Record<string, string>> = {
   v1: { n: "ns", ns: "ns", u: "us", ms: "ms", s: "s" },
 };
 const DEFAULT_PRECISION: Record<WriteApi, string> = { v3: "auto", v2: "ns", v1: "ns" };
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 const ORIGINAL_LINE_BYTES = 20;
 
-/** A prepared write: what to store once the WAL "flushes", or the error reply to send now. */
+/** A prepared write: what to check and store once the WAL "flushes", or the error reply to send now. */
 export type PreparedWrite =
   | { reply: Reply }
-  | { db: string; lines: BodyLine[]; unit: string; acceptPartial: boolean; api: WriteApi; noSync: boolean };
+  | { db: string; text: string; unit: string; acceptPartial: boolean; api: WriteApi; noSync: boolean };
 
-/** Validates the parameters and parses the body of a write; nothing is stored yet. */
+/** Validates the parameters and decodes the body of a write; nothing is parsed or stored yet. */
 export function prepareWrite(api: WriteApi, query: URLSearchParams, bytes: Buffer): PreparedWrite {
   const dbParam = api === "v2" ? "bucket" : "db";
   const db = query.get(dbParam);
@@ -61,64 +61,106 @@ export function prepareWrite(api: WriteApi, query: URLSearchParams, bytes: Buffe
     acceptPartial = ap;
     noSync = ns;
   }
-  let body: string;
+  let text: string;
   try {
-    body = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return { reply: error(api, 400, "the request body is not valid UTF-8") };
   }
-  return { db, lines: parseBody(body), unit, acceptPartial, api, noSync };
+  return { db, text, unit, acceptPartial, api, noSync };
 }
 
-/** Checks the parsed lines against the schema and stores what may be stored; gives the reply. */
+/** A refused line: its number, its text and why. */
+interface Failure {
+  lineNumber: number;
+  text: string;
+  message: string;
+  limit: boolean;
+}
+
+/** Parses the body, checks its lines against the schema and stores what may be stored; gives the reply. */
 export function commitWrite(
   storage: Storage,
   write: Exclude<PreparedWrite, { reply: Reply }>,
   nowNs: bigint,
 ): Reply {
-  const { db, lines, api } = write;
+  const { db, text, unit, api } = write;
   const limit = storage.databaseLimitError(db);
   if (limit !== undefined) return error(api, 422, limit);
   const pending: PendingSchema = new Map();
-  const points: StoredPoint[] = [];
-  const failures: { line: BodyLine; message: string; limit: boolean }[] = [];
-  for (const line of lines) {
-    const parsed = line.parsed;
-    if ("error" in parsed) {
-      failures.push({ line, message: parsed.error, limit: false });
-      continue;
+  const shapes = new ShapeCache(storage, db, pending);
+  const scan = new LineScan();
+  const bounds: number[] = [];
+  const failures: Failure[] = [];
+  let lineNumber = 0;
+  for (let start = 0; start <= text.length;) {
+    // The fast path takes plain lines (see line-scan.ts); the strict parser decides everything else.
+    const c = text.charCodeAt(start);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 35 && start < text.length) {
+      const end = scanLine(text, start, scan);
+      if (end >= 0 && timestampFits(text, scan.timeStart, scan.timeEnd, unit) && shapes.accept(text, scan)) {
+        lineNumber++;
+        bounds.push(start, end);
+        start = end + 1;
+        continue;
+      }
     }
-    const timeNs = toNs(parsed.timestamp, write.unit, nowNs);
-    if (typeof timeNs === "string") {
-      failures.push({ line, message: timeNs, limit: false });
-      continue;
-    }
-    const checked = storage.check(db, parsed, timeNs, pending);
-    if ("error" in checked) failures.push({ line, message: checked.error, limit: checked.limit });
-    else points.push(checked.point);
+    const end = lineEnd(text, start);
+    const from = lineStart(text, start, end);
+    start = end + 1;
+    if (from < 0) continue;
+    lineNumber++;
+    const refused = checkLine(storage, db, text.slice(from, end), unit, pending);
+    if (refused === undefined) bounds.push(from, end);
+    else failures.push({ lineNumber, text: text.slice(from, end), ...refused });
   }
+  const segment: Segment = { text, bounds, unit, nowNs };
   if (failures.length === 0) {
-    storage.commit(db, pending, points);
+    storage.commit(db, pending, segment);
     return NO_CONTENT;
   }
   const status = failures.some((f) => f.limit) ? 422 : 400;
   const entries = failures.map((f) => ({
     error_message: f.message,
-    line_number: f.line.lineNumber,
-    original_line: cutUtf8(f.line.text, ORIGINAL_LINE_BYTES),
+    line_number: f.lineNumber,
+    original_line: cutUtf8(f.text, ORIGINAL_LINE_BYTES),
   }));
   if (api === "v2") {
     const first = failures[0]!;
     return json(status, {
       code: "invalid",
-      message: `line protocol parsing error: line ${first.line.lineNumber}: ${first.message}`,
+      message: `line protocol parsing error: line ${first.lineNumber}: ${first.message}`,
     });
   }
   if (!write.acceptPartial) {
     return json(status, { error: "line protocol parsing error", data: entries[0] });
   }
-  storage.commit(db, pending, points);
+  storage.commit(db, pending, segment);
   return json(status, { error: "partial write of line protocol occurred", data: entries });
+}
+
+/** The strict path: parse, timestamp range, columns; why the line is refused, or undefined. */
+function checkLine(
+  storage: Storage,
+  db: string,
+  line: string,
+  unit: string,
+  pending: PendingSchema,
+): { message: string; limit: boolean } | undefined {
+  const parsed = parseLine(line);
+  if ("error" in parsed) return { message: parsed.error, limit: false };
+  const timeNs = toNs(parsed.timestamp, unit, 0n);
+  if (typeof timeNs === "string") return { message: timeNs, limit: false };
+  const fields = Object.entries(parsed.fields);
+  const refused = storage.checkColumns(
+    db,
+    parsed.measurement,
+    Object.keys(parsed.tags),
+    fields.map(([key]) => key),
+    fields.map(([, field]) => field.type),
+    pending,
+  );
+  return refused === undefined ? undefined : { message: refused.error, limit: refused.limit };
 }
 
 /** An error body as the endpoint writes it: v2 `{code,message}`, else `{error}`. */
@@ -131,26 +173,6 @@ function parseBool(value: string | null, fallback: boolean): boolean | undefined
   if (value === "true") return true;
   if (value === "false") return false;
   return undefined;
-}
-
-/** Converts a timestamp to ns; "auto" guesses the unit per line from its magnitude, as InfluxDB 3 does. */
-function toNs(timestamp: bigint | undefined, unit: string, nowNs: bigint): bigint | string {
-  if (timestamp === undefined) return nowNs;
-  const u = unit === "auto" ? guessUnit(timestamp) : unit;
-  const ns = timestamp * NS_PER[u]!;
-  if (ns < INT64_MIN || ns > INT64_MAX)
-    return `timestamp ${timestamp} in ${u} is outside the nanosecond range`;
-  return ns;
-}
-
-/** InfluxDB 3's `guess_precision`: the magnitude in seconds-if-ns decides. */
-function guessUnit(timestamp: bigint): string {
-  const abs = timestamp < 0n ? -timestamp : timestamp;
-  const val = abs / 1_000_000_000n;
-  if (val < 5n) return "s";
-  if (val < 5_000n) return "ms";
-  if (val < 5_000_000n) return "us";
-  return "ns";
 }
 
 /** The first `max` bytes of `text` in UTF-8, cut back to a whole character. */

@@ -1,0 +1,107 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseLine, splitBody } from "./line-protocol.js";
+import { toNs } from "./precision.js";
+import { json, NO_CONTENT, type Reply } from "./reply.js";
+import { Storage, type PendingSchema } from "./storage.js";
+import { lineProtocolBody } from "./test-arbitraries.js";
+import { commitWrite, cutUtf8, prepareWrite, type PreparedWrite, type WriteApi } from "./write.js";
+
+/**
+ * The write path without its fast path, as it was before there was one: every line split by splitBody,
+ * parsed by parseLine and checked in `Object.keys` order.
+ */
+function referenceWrite(storage: Storage, write: Exclude<PreparedWrite, { reply: Reply }>, nowNs: bigint) {
+  const { db, api } = write;
+  const limit = storage.databaseLimitError(db);
+  if (limit !== undefined) throw new Error("the generated writes stay under the database limit");
+  const pending: PendingSchema = new Map();
+  const accepted: string[] = [];
+  const failures: { lineNumber: number; text: string; message: string; limit: boolean }[] = [];
+  for (const { lineNumber, text } of splitBody(write.text)) {
+    const parsed = parseLine(text);
+    if ("error" in parsed) {
+      failures.push({ lineNumber, text, message: parsed.error, limit: false });
+      continue;
+    }
+    const timeNs = toNs(parsed.timestamp, write.unit, nowNs);
+    if (typeof timeNs === "string") {
+      failures.push({ lineNumber, text, message: timeNs, limit: false });
+      continue;
+    }
+    const fields = Object.entries(parsed.fields);
+    const refused = storage.checkColumns(
+      db,
+      parsed.measurement,
+      Object.keys(parsed.tags),
+      fields.map(([k]) => k),
+      fields.map(([, f]) => f.type),
+      pending,
+    );
+    if (refused === undefined) accepted.push(text);
+    else failures.push({ lineNumber, text, message: refused.error, limit: refused.limit });
+  }
+  const bounds: number[] = [];
+  let offset = 0;
+  for (const text of accepted) {
+    bounds.push(offset, offset + text.length);
+    offset += text.length + 1;
+  }
+  const segment = { text: accepted.join("\n"), bounds, unit: write.unit, nowNs };
+  if (failures.length === 0) {
+    storage.commit(db, pending, segment);
+    return NO_CONTENT;
+  }
+  const status = failures.some((f) => f.limit) ? 422 : 400;
+  const entries = failures.map((f) => ({
+    error_message: f.message,
+    line_number: f.lineNumber,
+    original_line: cutUtf8(f.text, 20),
+  }));
+  if (api === "v2") {
+    const first = failures[0]!;
+    const message = `line protocol parsing error: line ${first.lineNumber}: ${first.message}`;
+    return json(status, { code: "invalid", message });
+  }
+  if (!write.acceptPartial) return json(status, { error: "line protocol parsing error", data: entries[0] });
+  storage.commit(db, pending, segment);
+  return json(status, { error: "partial write of line protocol occurred", data: entries });
+}
+
+const write = fc.record({
+  api: fc.constantFrom<WriteApi>("v3", "v2", "v1"),
+  db: fc.constantFrom("a", "b"),
+  precision: fc.constantFrom("ns", "us", "ms", "s", "auto", undefined),
+  acceptPartial: fc.boolean(),
+  body: lineProtocolBody,
+});
+
+function state(storage: Storage) {
+  return storage.databaseNames().map((db) => ({
+    db,
+    tables: storage.tableNames(db).map((t) => [t, [...storage.columns(db, t)!]]),
+    points: storage.points(db),
+  }));
+}
+
+describe("commitWrite", () => {
+  it("answers and stores exactly what the strict path alone would, over sequences of writes", () => {
+    fc.assert(
+      fc.property(fc.array(write, { minLength: 1, maxLength: 4 }), (writes) => {
+        const fast = new Storage();
+        const strict = new Storage();
+        for (const w of writes) {
+          const query = new URLSearchParams({ [w.api === "v2" ? "bucket" : "db"]: w.db });
+          if (w.precision !== undefined && !(w.api !== "v3" && w.precision === "auto"))
+            query.set("precision", w.api === "v1" && w.precision === "us" ? "u" : w.precision);
+          if (w.api === "v3") query.set("accept_partial", String(w.acceptPartial));
+          const prepared = prepareWrite(w.api, query, Buffer.from(w.body));
+          if ("reply" in prepared) throw new Error(prepared.reply.body);
+          expect(commitWrite(fast, prepared, 42n)).toEqual(referenceWrite(strict, prepared, 42n));
+        }
+        expect(state(fast)).toEqual(state(strict));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
