@@ -104,6 +104,15 @@ describe("renameTables and renameFields", () => {
       },
     ]);
   });
+
+  it("rejects a line whose tag and field of one name are both renamed, as the points path does", () => {
+    const t = renameFields({ fieldRenames: new Map([["cpu", new Map([["host", "server"]])]]) });
+    const line = "cpu,host=a host=1i 1";
+    expect(t.lines([line]).rejected.map((r) => r.reason)).toEqual([
+      'table "cpu": renaming "host" to "server" repeats a tag or field of that name',
+    ]);
+    expect(t.points(parseLines(line)).rejected).toHaveLength(1);
+  });
 });
 
 describe("composeTransforms and createTransform", () => {

@@ -12,7 +12,25 @@ import {
   type RuleSet,
   type TableRule,
 } from "./rules.js";
+import { LineCollector } from "./line-collector.js";
+import {
+  ENTRY_DROPPED as DROPPED,
+  ENTRY_KEPT as KEPT,
+  SHAPE_EMPTIED,
+  SHAPE_REJECTED,
+  SHAPE_UNCHANGED,
+  SHAPE_WRITE,
+  shapeOf,
+  type LineShape,
+} from "./line-shape.js";
 import { FLAG_KEY_ESCAPED, LineScanner, STRIDE, unescapeName } from "./scanner.js";
+
+// Shapes learnt per table rule: how many are tried before the scanner, how many lines the scanner takes
+// between two new shapes (so that lines of ever new shapes cost at most one regex build per so many lines),
+// and the longest line tried against them.
+const MAX_SHAPES = 4;
+const SLOW_LINES_PER_SHAPE = 16;
+const MAX_SHAPED_LINE = 1 << 16;
 
 /** An item a transform could not carry over, with the reason; `index` is its position in the input batch. */
 export interface Rejection<T> {
@@ -73,6 +91,11 @@ interface LineRule {
   /** Source key to new key, or null to drop (the point path). */
   readonly names: ReadonlyMap<string, string | null>;
   readonly renamesKeys: boolean;
+  /** Escaped new names of the key rules (null: dropped), by key rule index. */
+  readonly newNames: readonly (string | null)[];
+  /** Shapes of lines seen, most recently used first, and scanner lines since the last one was learnt. */
+  readonly shapes: LineShape[];
+  slowLines: number;
 }
 
 function compileRule(table: string, rule: TableRule): LineRule {
@@ -98,6 +121,9 @@ function compileRule(table: string, rule: TableRule): LineRule {
     byName,
     names: rule.keys,
     renamesKeys,
+    newNames: keyRules.map((k) => k.escapedOut),
+    shapes: [],
+    slowLines: SLOW_LINES_PER_SHAPE - 1,
   };
 }
 
@@ -108,6 +134,7 @@ class RuleTransform implements Transform {
   private readonly compiled = new Map<string, LineRule>();
   private readonly otherRule: LineRule;
   private readonly scanner = new LineScanner();
+  private readonly collector = new LineCollector();
 
   constructor(readonly ruleSet: RuleSet) {
     for (const [table, rule] of ruleSet.tables) this.compiled.set(table, compileRule(table, rule));
@@ -123,6 +150,8 @@ class RuleTransform implements Transform {
     const rejected: Rejection<string>[] = [];
     let dropped = 0;
     let emptied = 0;
+    const collector = this.collector;
+    collector.start(items);
     // Batches usually hold runs of one table: remember the last measurement's raw text and rule.
     let lastRaw = "\n";
     let lastRule = this.otherRule;
@@ -168,9 +197,11 @@ class RuleTransform implements Transform {
         const out = this.rewrite(line, rule);
         if (out === EMPTIED) emptied++;
         else if (out === REJECTED) rejected.push({ index, item: line, reason: this.reason });
-        else items.push(out);
+        else if (out === line) items.push(line);
+        else collector.push(out);
       }
     }
+    collector.finish();
     return { items, dropped, emptied, rejected };
   }
 
@@ -182,8 +213,67 @@ class RuleTransform implements Transform {
   private readonly parts: string[] = [];
 
   private rewrite(line: string, rule: LineRule): string {
+    const shapes = rule.shapes;
+    if (line.length <= MAX_SHAPED_LINE) {
+      for (let s = 0; s < shapes.length; s++) {
+        const shape = shapes[s]!;
+        const out = this.rewriteShaped(line, shape);
+        if (out === undefined) continue;
+        if (s > 0) {
+          shapes[s] = shapes[s - 1]!;
+          shapes[s - 1] = shape;
+        }
+        return out;
+      }
+    }
+    const out = this.rewriteScanned(line, rule);
+    if (this.scanned && ++rule.slowLines >= SLOW_LINES_PER_SHAPE && line.length <= MAX_SHAPED_LINE) {
+      this.learnShape(line, rule, out);
+    }
+    return out;
+  }
+
+  /** The line rewritten by `shape`, or undefined when it is not of that shape. */
+  private rewriteShaped(line: string, shape: LineShape): string | undefined {
+    if (shape.outcome === SHAPE_WRITE) {
+      const match = shape.regex.exec(line);
+      if (match === null) return undefined;
+      const constants = shape.constants;
+      let out = constants[0]!;
+      for (let g = 1; g < constants.length; g++) out += match[g]! + constants[g]!;
+      return out;
+    }
+    if (!shape.regex.test(line)) return undefined;
+    if (shape.outcome === SHAPE_UNCHANGED) return line;
+    if (shape.outcome === SHAPE_EMPTIED) return EMPTIED;
+    this.reason = shape.reason;
+    return REJECTED;
+  }
+
+  private learnShape(line: string, rule: LineRule, out: string): void {
+    const outcome =
+      out === EMPTIED
+        ? SHAPE_EMPTIED
+        : out === REJECTED
+          ? SHAPE_REJECTED
+          : out === line
+            ? SHAPE_UNCHANGED
+            : SHAPE_WRITE;
+    const status = rule.keyRules.length === 0 ? undefined : this.status;
+    const shape = shapeOf(line, this.scanner, status, rule.measurement, rule.newNames, outcome, this.reason);
+    if (shape === undefined) return;
+    rule.slowLines = 0;
+    rule.shapes.unshift(shape);
+    if (rule.shapes.length > MAX_SHAPES) rule.shapes.pop();
+  }
+
+  /** Whether the last line given to the scanner was valid. */
+  private scanned = false;
+
+  private rewriteScanned(line: string, rule: LineRule): string {
     const sc = this.scanner;
-    if (!sc.scan(line, 0, line.length)) {
+    this.scanned = sc.scan(line, 0, line.length);
+    if (!this.scanned) {
       this.reason = `column ${sc.errorAt + 1}: ${sc.errorReason}`;
       return REJECTED;
     }
@@ -259,7 +349,10 @@ class RuleTransform implements Transform {
     return out + line.slice(pos);
   }
 
-  /** A renamed key equal to a key the line keeps would repeat that name. */
+  /**
+   * A renamed key equal to a key the line keeps would repeat that name; so would one name renamed twice (a
+   * tag and a field of that name), as the points path sees it.
+   */
   private findClash(line: string, rule: LineRule, total: number): string | undefined {
     const status = this.status;
     const entries = this.scanner.entries;
@@ -268,6 +361,7 @@ class RuleTransform implements Transform {
       const keyRule = rule.keyRules[status[r]!]!;
       const target = keyRule.out!;
       for (let k = 0; k < total; k++) {
+        if (k !== r && status[k] === status[r]) return clashReason(rule.table, keyRule.source, target);
         if (status[k] !== KEPT) continue;
         const base = k * STRIDE;
         const keyStart = entries[base]!;
@@ -349,8 +443,6 @@ class RuleTransform implements Transform {
   }
 }
 
-const KEPT = -1;
-const DROPPED = -2;
 const EMPTIED = "\u0000emptied";
 const REJECTED = "\u0000rejected";
 

@@ -32,8 +32,8 @@ const representable = (measurement: boolean) => (s: string) =>
   !s.includes("\n") &&
   !s.endsWith("\\") &&
   !(measurement && (s.includes("\0") || s.startsWith("#")));
-const measurementName = anyText.filter(representable(true));
-const keyName = anyText.filter(representable(false));
+export const measurementName = anyText.filter(representable(true));
+export const keyName = anyText.filter(representable(false));
 
 export const fieldValue: fc.Arbitrary<FieldValue> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => ({ type: "float", value }) as const),
