@@ -35,25 +35,29 @@ const FALSE_WORDS = new Set(["f", "F", "false", "False", "FALSE"]);
  * newlines are trimmed, and blank lines and `#` comments are dropped; the rest are numbered from 1.
  */
 export function splitBody(body: string): { lineNumber: number; text: string }[] {
+  const bytes = Buffer.from(body, "utf8");
   const lines: { lineNumber: number; text: string }[] = [];
   let lineNumber = 0;
-  for (let start = 0; start <= body.length;) {
-    const end = lineEnd(body, start);
-    const from = lineStart(body, start, end);
-    if (from >= 0) lines.push({ lineNumber: ++lineNumber, text: body.slice(from, end) });
+  for (let start = 0; start <= bytes.length;) {
+    const end = lineEnd(bytes, start);
+    const from = lineStart(bytes, start, end);
+    if (from >= 0) lines.push({ lineNumber: ++lineNumber, text: bytes.toString("utf8", from, end) });
     start = end + 1;
   }
   return lines;
 }
 
-/** Where the line that starts at `start` ends, as `splitBody` splits: its `\n`, or the body's end. */
-export function lineEnd(body: string, start: number): number {
+/**
+ * Where the line that starts at byte `start` of a UTF-8 body ends, as `splitBody` splits: its `\n`, or the
+ * body's end. Bytes, not text: every delimiter is ASCII, and no byte of a multi-byte character is.
+ */
+export function lineEnd(body: Uint8Array, start: number): number {
   let quoted = false;
   let fields = false;
   let equals = 0;
   let commas = 0;
   for (let i = start; i < body.length; i++) {
-    const c = body.charCodeAt(i);
+    const c = body[i];
     if (c === 92 /* \ */) {
       i++;
     } else if (c === 32 /* space */) {
@@ -75,14 +79,10 @@ export function lineEnd(body: string, start: number): number {
  * Where the text of the line `[start, end)` begins once leading spaces, tabs and newlines are trimmed; -1
  * when it is blank or a comment (a comment runs to the end of its line; after splitting that is the rest).
  */
-export function lineStart(body: string, start: number, end: number): number {
+export function lineStart(body: Uint8Array, start: number, end: number): number {
   let from = start;
-  for (;;) {
-    const c = body.charCodeAt(from);
-    if (from < end && (c === 32 || c === 9 || c === 10)) from++;
-    else break;
-  }
-  return from === end || body.charCodeAt(from) === 35 /* # */ ? -1 : from;
+  while (from < end && (body[from] === 32 || body[from] === 9 || body[from] === 10)) from++;
+  return from === end || body[from] === 35 /* # */ ? -1 : from;
 }
 
 /** Parses a whole body into numbered lines; errors are per line, as data. */

@@ -11,37 +11,38 @@ describe("scanLine", () => {
     let accepted = 0;
     fc.assert(
       fc.property(body, (text) => {
+        const b = Buffer.from(text);
+        const at = (start: number, end: number) => b.toString("utf8", start, end);
         // Line by line as the write path walks a body; lineEnd is splitBody's own split.
-        for (let start = 0; start < text.length; start = lineEnd(text, start) + 1) {
-          const c = text[start];
-          if (c === " " || c === "\t" || c === "\n" || c === "#") continue;
-          const end = scanLine(text, start, scan);
+        for (let start = 0; start < b.length; start = lineEnd(b, start) + 1) {
+          const c = b[start];
+          if (c === 32 || c === 9 || c === 10 || c === 35) continue;
+          const end = scanLine(b, start, scan);
           if (end < 0) continue;
-          const lineText = text.slice(start, lineEnd(text, start));
           accepted++;
-          expect(text.slice(start, end)).toBe(lineText);
+          expect(end).toBe(lineEnd(b, start));
           const tagKeys = Array.from({ length: scan.tagCount }, (_, i) =>
-            text.slice(scan.tagKeyStart[i], scan.tagKeyEnd[i]),
+            at(scan.tagKeyStart[i]!, scan.tagKeyEnd[i]!),
           );
           const fields = Array.from({ length: scan.fieldCount }, (_, i) => [
-            text.slice(scan.fieldKeyStart[i], scan.fieldKeyEnd[i]),
+            at(scan.fieldKeyStart[i]!, scan.fieldKeyEnd[i]!),
             FIELD_TYPE_NAMES[scan.fieldType[i]!],
           ]);
-          // A repeated name or `__proto__` (which the parser's objects do not keep) is the shape cache's to
-          // send to the strict path; the write-level property test holds that.
+          // A repeated name is the shape cache's to send to the strict path, and `__proto__` (which the
+          // parser's objects do not keep) its key order's to drop; the write-level property test holds those.
           const names = new Set([...tagKeys, ...fields.map(([k]) => k)]);
           if (names.size !== tagKeys.length + fields.length || names.has("__proto__")) continue;
           // The timestamp's range is timestampFits's to check (ns is the widest unit).
-          if (!timestampFits(text, scan.timeStart, scan.timeEnd, "ns")) continue;
-          const parsed = parseLine(lineText);
+          if (!timestampFits(b, scan.timeStart, scan.timeEnd, "ns")) continue;
+          const parsed = parseLine(at(start, end));
           expect(parsed).not.toHaveProperty("error");
           if ("error" in parsed) return;
-          expect(text.slice(scan.measurementStart, scan.measurementEnd)).toBe(parsed.measurement);
+          expect(at(scan.measurementStart, scan.measurementEnd)).toBe(parsed.measurement);
           expect(new Set(tagKeys)).toEqual(new Set(Object.keys(parsed.tags)));
           expect(new Map(fields.map(([k, t]) => [k, t]))).toEqual(
             new Map(Object.entries(parsed.fields).map(([k, f]) => [k, f.type])),
           );
-          const ts = text.slice(scan.timeStart, scan.timeEnd);
+          const ts = at(scan.timeStart, scan.timeEnd);
           expect(ts === "" ? undefined : BigInt(ts)).toBe(parsed.timestamp);
         }
       }),
@@ -63,7 +64,7 @@ describe("scanLine", () => {
       "m,t= f=1",
       "m f=1 1 2",
     ])
-      expect(scanLine(bad, 0, scan), bad).toBe(-1);
+      expect(scanLine(Buffer.from(bad), 0, scan), bad).toBe(-1);
   });
 });
 
@@ -84,7 +85,7 @@ describe("timestampFits", () => {
     );
     fc.assert(
       fc.property(digits, fc.constantFrom("ns", "us", "ms", "s", "auto"), (text, unit) => {
-        expect(timestampFits(text, 0, text.length, unit)).toBe(
+        expect(timestampFits(Buffer.from(text), 0, text.length, unit)).toBe(
           typeof toNs(BigInt(text), unit, 0n) === "bigint",
         );
       }),

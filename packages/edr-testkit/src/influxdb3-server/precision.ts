@@ -34,16 +34,17 @@ function guessUnit(timestamp: bigint): string {
 const SAFE_DIGITS: Record<string, number> = { ns: 18, us: 15, ms: 12, s: 9, auto: 18 };
 
 /**
- * Whether the timestamp text `s[start, end)` (an optional minus and digits) is within the signed 64-bit
+ * Whether the timestamp `b[start, end)` (ASCII: an optional minus and digits) is within the signed 64-bit
  * range and stays so once converted from `unit` to ns. Decided from the digit count for nearly every line;
  * only long ones are parsed.
  */
-export function timestampFits(s: string, start: number, end: number, unit: string): boolean {
-  const digits = s.charCodeAt(start) === 45 /* - */ ? end - start - 1 : end - start;
+export function timestampFits(b: Uint8Array, start: number, end: number, unit: string): boolean {
+  const digits = b[start] === 45 /* - */ ? end - start - 1 : end - start;
   const safe = SAFE_DIGITS[unit]!;
   if (digits <= safe) return true;
   // 19 digits starting with 1 to 8 are below 9.0e18 < 2^63: today's ns timestamps.
-  const first = s.charCodeAt(end - digits);
+  const first = b[end - digits]!;
   if (digits === 19 && safe === 18 && first >= 49 && first <= 56) return true;
-  return typeof toNs(BigInt(s.slice(start, end)), unit, 0n) === "bigint";
+  const text = String.fromCharCode(...b.subarray(start, end));
+  return typeof toNs(BigInt(text), unit, 0n) === "bigint";
 }

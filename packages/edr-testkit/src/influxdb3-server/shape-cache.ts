@@ -1,18 +1,18 @@
-import { FIELD_TYPE_NAMES, type LineScan } from "./line-scan.js";
+import { FIELD_TYPE_NAMES, sameBytes, type LineScan } from "./line-scan.js";
 import type { PendingSchema, Storage } from "./storage.js";
 
-/** A line's shape: its table, tag keys, field keys and field types, in line order. */
+/** A line's shape: its table, tag keys, field keys (each as UTF-8) and field types, in line order. */
 interface Shape {
-  measurement: string;
-  tagKeys: string[];
-  fieldKeys: string[];
+  measurement: Buffer;
+  tagKeys: Buffer[];
+  fieldKeys: Buffer[];
   fieldTypes: Uint8Array;
 }
 
 /**
  * The schema check of scanned lines within one write. Lines of a batch nearly always repeat the shape of an
  * earlier line of the same table; a line with a shape already checked in this batch is known to pass (the
- * batch's schema only grows), so it is compared in place, char by char, and costs no string at all. Only a new
+ * batch's schema only grows), so it is compared in place, byte by byte, and costs no string at all. Only a new
  * shape goes to `Storage.checkColumns`. Lives for one write: a refused batch takes its columns with it.
  */
 export class ShapeCache {
@@ -29,43 +29,46 @@ export class ShapeCache {
    * True when the scanned line passes the schema check (its new columns are then in `pending`); false when
    * it may not (a repeated name, a type conflict, a limit), for the strict path to say why.
    */
-  accept(s: string, scan: LineScan): boolean {
-    if (this.last !== undefined && matches(s, scan, this.last)) return true;
-    const measurement = s.slice(scan.measurementStart, scan.measurementEnd);
+  accept(b: Buffer, scan: LineScan): boolean {
+    if (this.last !== undefined && matches(b, scan, this.last)) return true;
+    const measurement = b.toString("utf8", scan.measurementStart, scan.measurementEnd);
     const known = this.byTable.get(measurement);
-    if (known !== undefined && matches(s, scan, known)) {
+    if (known !== undefined && matches(b, scan, known)) {
       this.last = known;
       return true;
     }
-    const shape = shapeOf(s, scan, measurement);
-    if (shape === undefined) return false;
-    const tagOrder = keyOrder(shape.tagKeys);
-    const fieldOrder = keyOrder(shape.fieldKeys);
+    const tagKeys = names(b, scan.tagKeyStart, scan.tagKeyEnd, scan.tagCount);
+    const fieldKeys = names(b, scan.fieldKeyStart, scan.fieldKeyEnd, scan.fieldCount);
+    // A repeated name is a parse error, for the strict path to report.
+    if (new Set([...tagKeys, ...fieldKeys]).size !== tagKeys.length + fieldKeys.length) return false;
+    const tagOrder = keyOrder(tagKeys);
+    const fieldOrder = keyOrder(fieldKeys);
     const refused = this.storage.checkColumns(
       this.db,
       measurement,
-      tagOrder.map((i) => shape.tagKeys[i]!),
-      fieldOrder.map((i) => shape.fieldKeys[i]!),
-      fieldOrder.map((i) => FIELD_TYPE_NAMES[shape.fieldTypes[i]!]!),
+      tagOrder.map((i) => tagKeys[i]!),
+      fieldOrder.map((i) => fieldKeys[i]!),
+      fieldOrder.map((i) => FIELD_TYPE_NAMES[scan.fieldType[i]!]!),
       this.pending,
     );
     if (refused !== undefined) return false;
+    const utf8 = (name: string): Buffer => Buffer.from(name, "utf8");
+    const shape: Shape = {
+      measurement: utf8(measurement),
+      tagKeys: tagKeys.map(utf8),
+      fieldKeys: fieldKeys.map(utf8),
+      fieldTypes: scan.fieldType.slice(0, scan.fieldCount),
+    };
     this.byTable.set(measurement, shape);
     this.last = shape;
     return true;
   }
 }
 
-/** The scanned line's shape, or undefined when a name repeats (a parse error the strict path reports). */
-function shapeOf(s: string, scan: LineScan, measurement: string): Shape | undefined {
-  const tagKeys: string[] = [];
-  for (let i = 0; i < scan.tagCount; i++) tagKeys.push(s.slice(scan.tagKeyStart[i], scan.tagKeyEnd[i]));
-  const fieldKeys: string[] = [];
-  for (let i = 0; i < scan.fieldCount; i++)
-    fieldKeys.push(s.slice(scan.fieldKeyStart[i], scan.fieldKeyEnd[i]));
-  const names = new Set([...tagKeys, ...fieldKeys]);
-  if (names.size !== tagKeys.length + fieldKeys.length) return undefined;
-  return { measurement, tagKeys, fieldKeys, fieldTypes: scan.fieldType.slice(0, scan.fieldCount) };
+function names(b: Buffer, starts: Int32Array, ends: Int32Array, count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(b.toString("utf8", starts[i], ends[i]));
+  return out;
 }
 
 /**
@@ -79,19 +82,14 @@ function keyOrder(keys: readonly string[]): number[] {
   return Object.values(index);
 }
 
-function matches(s: string, scan: LineScan, shape: Shape): boolean {
+function matches(b: Buffer, scan: LineScan, shape: Shape): boolean {
   if (scan.tagCount !== shape.tagKeys.length || scan.fieldCount !== shape.fieldKeys.length) return false;
-  if (!same(s, scan.measurementStart, scan.measurementEnd, shape.measurement)) return false;
+  if (!sameBytes(b, scan.measurementStart, scan.measurementEnd, shape.measurement)) return false;
   for (let i = 0; i < scan.tagCount; i++)
-    if (!same(s, scan.tagKeyStart[i]!, scan.tagKeyEnd[i]!, shape.tagKeys[i]!)) return false;
+    if (!sameBytes(b, scan.tagKeyStart[i]!, scan.tagKeyEnd[i]!, shape.tagKeys[i]!)) return false;
   for (let i = 0; i < scan.fieldCount; i++) {
     if (scan.fieldType[i] !== shape.fieldTypes[i]) return false;
-    if (!same(s, scan.fieldKeyStart[i]!, scan.fieldKeyEnd[i]!, shape.fieldKeys[i]!)) return false;
+    if (!sameBytes(b, scan.fieldKeyStart[i]!, scan.fieldKeyEnd[i]!, shape.fieldKeys[i]!)) return false;
   }
   return true;
-}
-
-/** Whether `s[start, end)` is `name`, without making a string of it. */
-function same(s: string, start: number, end: number, name: string): boolean {
-  return end - start === name.length && s.startsWith(name, start);
 }

@@ -1,15 +1,49 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseLine, splitBody } from "./line-protocol.js";
+import { parseLine } from "./line-protocol.js";
 import { toNs } from "./precision.js";
 import { json, NO_CONTENT, type Reply } from "./reply.js";
 import { Storage, type PendingSchema } from "./storage.js";
 import { lineProtocolBody } from "./test-arbitraries.js";
 import { commitWrite, cutUtf8, prepareWrite, type PreparedWrite, type WriteApi } from "./write.js";
 
+/** splitBody as it was before the write path read bytes: over the decoded text, char by char. */
+function referenceSplit(body: string): { lineNumber: number; text: string }[] {
+  const lines: { lineNumber: number; text: string }[] = [];
+  let start = 0;
+  let lineNumber = 0;
+  let quoted = false;
+  let fields = false;
+  let equals = 0;
+  let commas = 0;
+  const push = (end: number): void => {
+    let from = start;
+    while (from < end && " \t\n".includes(body[from]!)) from++;
+    if (from === end || body[from] === "#") return;
+    lines.push({ lineNumber: ++lineNumber, text: body.slice(from, end) });
+  };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === "\\") i++;
+    else if (c === " ") fields = true;
+    else if (fields && !quoted && c === "=") equals++;
+    else if (fields && !quoted && c === ",") commas++;
+    else if (fields && c === '"' && equals > commas) quoted = !quoted;
+    else if (c === "\n" && !quoted) {
+      push(i);
+      start = i + 1;
+      fields = false;
+      equals = 0;
+      commas = 0;
+    }
+  }
+  push(body.length);
+  return lines;
+}
+
 /**
- * The write path without its fast path, as it was before there was one: every line split by splitBody,
- * parsed by parseLine and checked in `Object.keys` order.
+ * The write path without its fast path, as it was before there was one: the body decoded, every line split
+ * as above, parsed by parseLine and checked in `Object.keys` order.
  */
 function referenceWrite(storage: Storage, write: Exclude<PreparedWrite, { reply: Reply }>, nowNs: bigint) {
   const { db, api } = write;
@@ -18,7 +52,7 @@ function referenceWrite(storage: Storage, write: Exclude<PreparedWrite, { reply:
   const pending: PendingSchema = new Map();
   const accepted: string[] = [];
   const failures: { lineNumber: number; text: string; message: string; limit: boolean }[] = [];
-  for (const { lineNumber, text } of splitBody(write.text)) {
+  for (const { lineNumber, text } of referenceSplit(write.bytes.toString("utf8"))) {
     const parsed = parseLine(text);
     if ("error" in parsed) {
       failures.push({ lineNumber, text, message: parsed.error, limit: false });
@@ -44,10 +78,11 @@ function referenceWrite(storage: Storage, write: Exclude<PreparedWrite, { reply:
   const bounds: number[] = [];
   let offset = 0;
   for (const text of accepted) {
-    bounds.push(offset, offset + text.length);
-    offset += text.length + 1;
+    const length = Buffer.byteLength(text);
+    bounds.push(offset, offset + length);
+    offset += length + 1;
   }
-  const segment = { text: accepted.join("\n"), bounds, unit: write.unit, nowNs };
+  const segment = { bytes: Buffer.from(accepted.join("\n")), bounds, unit: write.unit, nowNs };
   if (failures.length === 0) {
     storage.commit(db, pending, segment);
     return NO_CONTENT;

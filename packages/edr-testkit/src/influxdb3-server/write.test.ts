@@ -411,6 +411,38 @@ describe("request bodies", () => {
     expect(server.requests[0]?.body).toBe("m f=1 1\nm f=2 2");
   });
 
+  it("refuses a body that is not valid UTF-8, records it lossily, and drops a leading byte order mark", async () => {
+    const bad = Buffer.concat([Buffer.from('m f=1 1\nm s="'), Buffer.from([0xc3, 0x28]), Buffer.from('" 2')]);
+    for (const [path, body] of [
+      ["/api/v3/write_lp?db=u&precision=s", '{"error":"the request body is not valid UTF-8"}'],
+      [
+        "/api/v2/write?bucket=u&precision=s",
+        '{"code":"invalid","message":"the request body is not valid UTF-8"}',
+      ],
+    ] as const)
+      expect(await post(path, bad)).toMatchObject({ status: 400, body });
+    expect(server.points("u")).toEqual([]);
+    expect(server.requests[0]?.body).toBe('m f=1 1\nm s="\ufffd(" 2');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("m,t=é f=1 1\n\ufeffm f=2 2")]);
+    expect((await post("/api/v3/write_lp?db=u&precision=s", bom)).status).toBe(204);
+    // The first byte order mark is dropped (as TextDecoder does), another one is part of a name.
+    expect(server.points("u")).toEqual([
+      {
+        measurement: "m",
+        tags: { t: "é" },
+        fields: { f: { type: "float", value: 1 } },
+        timeNs: 1_000_000_000n,
+      },
+      {
+        measurement: "\ufeffm",
+        tags: {},
+        fields: { f: { type: "float", value: 2 } },
+        timeNs: 2_000_000_000n,
+      },
+    ]);
+    expect(server.requests[2]?.body).toBe("\ufeffm,t=é f=1 1\n\ufeffm f=2 2");
+  });
+
   it("refuses other content encodings and broken gzip", async () => {
     expect(await post("/api/v3/write_lp?db=g", "m f=1", { "content-encoding": "br" })).toMatchObject({
       status: 415,

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { lineEnd, lineStart, parseLine } from "./line-protocol.js";
 import { LineScan, scanLine } from "./line-scan.js";
 import { timestampFits, toNs } from "./precision.js";
@@ -30,9 +31,9 @@ const ORIGINAL_LINE_BYTES = 20;
 /** A prepared write: what to check and store once the WAL "flushes", or the error reply to send now. */
 export type PreparedWrite =
   | { reply: Reply }
-  | { db: string; text: string; unit: string; acceptPartial: boolean; api: WriteApi; noSync: boolean };
+  | { db: string; bytes: Buffer; unit: string; acceptPartial: boolean; api: WriteApi; noSync: boolean };
 
-/** Validates the parameters and decodes the body of a write; nothing is parsed or stored yet. */
+/** Validates the parameters and the body's UTF-8; nothing is parsed or stored yet. */
 export function prepareWrite(api: WriteApi, query: URLSearchParams, bytes: Buffer): PreparedWrite {
   const dbParam = api === "v2" ? "bucket" : "db";
   const db = query.get(dbParam);
@@ -61,13 +62,10 @@ export function prepareWrite(api: WriteApi, query: URLSearchParams, bytes: Buffe
     acceptPartial = ap;
     noSync = ns;
   }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return { reply: error(api, 400, "the request body is not valid UTF-8") };
-  }
-  return { db, text, unit, acceptPartial, api, noSync };
+  if (!isUtf8(bytes)) return { reply: error(api, 400, "the request body is not valid UTF-8") };
+  // A leading byte order mark is not part of the first line (a TextDecoder would drop it too).
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return { db, bytes: bom ? bytes.subarray(3) : bytes, unit, acceptPartial, api, noSync };
 }
 
 /** A refused line: its number, its text and why. */
@@ -84,7 +82,7 @@ export function commitWrite(
   write: Exclude<PreparedWrite, { reply: Reply }>,
   nowNs: bigint,
 ): Reply {
-  const { db, text, unit, api } = write;
+  const { db, bytes, unit, api } = write;
   const limit = storage.databaseLimitError(db);
   if (limit !== undefined) return error(api, 422, limit);
   const pending: PendingSchema = new Map();
@@ -93,28 +91,33 @@ export function commitWrite(
   const bounds: number[] = [];
   const failures: Failure[] = [];
   let lineNumber = 0;
-  for (let start = 0; start <= text.length;) {
+  for (let start = 0; start <= bytes.length;) {
     // The fast path takes plain lines (see line-scan.ts); the strict parser decides everything else.
-    const c = text.charCodeAt(start);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 35 && start < text.length) {
-      const end = scanLine(text, start, scan);
-      if (end >= 0 && timestampFits(text, scan.timeStart, scan.timeEnd, unit) && shapes.accept(text, scan)) {
+    const c = bytes[start];
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 35 && start < bytes.length) {
+      const end = scanLine(bytes, start, scan);
+      if (
+        end >= 0 &&
+        timestampFits(bytes, scan.timeStart, scan.timeEnd, unit) &&
+        shapes.accept(bytes, scan)
+      ) {
         lineNumber++;
         bounds.push(start, end);
         start = end + 1;
         continue;
       }
     }
-    const end = lineEnd(text, start);
-    const from = lineStart(text, start, end);
+    const end = lineEnd(bytes, start);
+    const from = lineStart(bytes, start, end);
     start = end + 1;
     if (from < 0) continue;
     lineNumber++;
-    const refused = checkLine(storage, db, text.slice(from, end), unit, pending);
+    const text = bytes.toString("utf8", from, end);
+    const refused = checkLine(storage, db, text, unit, pending);
     if (refused === undefined) bounds.push(from, end);
-    else failures.push({ lineNumber, text: text.slice(from, end), ...refused });
+    else failures.push({ lineNumber, text, ...refused });
   }
-  const segment: Segment = { text, bounds, unit, nowNs };
+  const segment: Segment = { bytes, bounds, unit, nowNs };
   if (failures.length === 0) {
     storage.commit(db, pending, segment);
     return NO_CONTENT;
