@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dateTimeToNanosText, nanosText } from "./time.js";
+import { dateTimeToNanosText, nanosText, rowTimeSuffix, rowTimeToNanosText } from "./time.js";
 
 describe("dateTimeToNanosText", () => {
   it("reads the SQL endpoint's zone-less UTC times with 0, 3, 6 or 9 fraction digits", () => {
@@ -53,5 +53,24 @@ describe("dateTimeToNanosText", () => {
         },
       ),
     );
+  });
+
+  it("ends a line the same way for a row time (a space, then the same nanoseconds)", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date("1678-01-01"), max: new Date("2261-12-31"), noInvalidDate: true }),
+        fc.nat(9),
+        fc.nat(999_999_999),
+        (date, digits, fraction) => {
+          const fractionText = String(fraction).padStart(9, "0").slice(0, digits);
+          const text = date.toISOString().slice(0, 19) + (digits === 0 ? "" : "." + fractionText);
+          // The same second twice: the cached seconds serve both forms.
+          for (let k = 0; k < 2; k++) expect(rowTimeSuffix(text)).toBe(" " + rowTimeToNanosText(text)!);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(rowTimeSuffix(17n)).toBe(" 17");
+    expect(rowTimeSuffix("2025-02-30T00:00:00")).toBeUndefined();
   });
 });

@@ -40,6 +40,11 @@ function digits(s: string, a: number, b: number): number {
  * Returns undefined when the text is not such a time or falls outside the int64 nanosecond range.
  */
 export function dateTimeToNanosText(s: string): string | undefined {
+  return dateTimeText(s, false);
+}
+
+/** `dateTimeToNanosText`, with a leading space when `spaced` (the end of a line, in one piece fewer). */
+function dateTimeText(s: string, spaced: boolean): string | undefined {
   const n = s.length;
   if (n < 19) return undefined;
   let seconds: number;
@@ -47,15 +52,16 @@ export function dateTimeToNanosText(s: string): string | undefined {
   // Rows of one query share their seconds often: parse "YYYY-MM-DDTHH:MM:SS" once per distinct second.
   if (cachedPrefix !== "" && s.startsWith(cachedPrefix)) {
     seconds = cachedSeconds;
-    secondsText = cachedSecondsText;
+    secondsText = spaced ? cachedSpacedSecondsText : cachedSecondsText;
   } else {
     const parsed = secondsOf(s);
     if (parsed === undefined) return undefined;
     seconds = parsed;
-    secondsText = String(seconds);
     cachedPrefix = s.slice(0, 19);
     cachedSeconds = seconds;
-    cachedSecondsText = secondsText;
+    cachedSecondsText = String(seconds);
+    cachedSpacedSecondsText = " " + cachedSecondsText;
+    secondsText = spaced ? cachedSpacedSecondsText : cachedSecondsText;
   }
   let end = n;
   if (s.charCodeAt(end - 1) === Z) end--;
@@ -72,7 +78,7 @@ export function dateTimeToNanosText(s: string): string | undefined {
     // The fraction's digits, padded to nine, follow the seconds: no number-to-text per row.
     return fractionDigits === 0
       ? secondsText + NINE_ZEROS
-      : secondsText + s.slice(20, end) + NINE_ZEROS.slice(fractionDigits);
+      : secondsText + s.slice(20, end) + ZERO_PADS[9 - fractionDigits]!;
   }
   let fraction = fractionDigits === 0 ? 0 : digits(s, 20, end);
   for (let k = fractionDigits; k < 9; k++) fraction *= 10;
@@ -82,12 +88,16 @@ export function dateTimeToNanosText(s: string): string | undefined {
     const ns = BigInt(text);
     if (ns < INT64_MIN || ns > INT64_MAX) return undefined;
   }
-  return text;
+  return spaced ? " " + text : text;
 }
+
+// Padding by table: slicing NINE_ZEROS would make a new short string per row.
+const ZERO_PADS = Array.from({ length: 10 }, (_, k) => "0".repeat(k));
 
 let cachedPrefix = "";
 let cachedSeconds = 0;
 let cachedSecondsText = "";
+let cachedSpacedSecondsText = "";
 
 /** Seconds since the epoch of the "YYYY-MM-DDTHH:MM:SS" start of `s` (`T` or a space), or undefined. */
 function secondsOf(s: string): number | undefined {
@@ -136,4 +146,11 @@ export function rowTimeToNanosText(v: unknown): string | undefined {
     return isIntegerText(text, 0, text.length, true) ? text : undefined;
   }
   return undefined;
+}
+
+/** A space and {@link rowTimeToNanosText}: how a line ends. */
+export function rowTimeSuffix(v: unknown): string | undefined {
+  if (typeof v === "string" && v.length >= 19 && v.charCodeAt(4) === DASH) return dateTimeText(v, true);
+  const text = rowTimeToNanosText(v);
+  return text === undefined ? undefined : " " + text;
 }
