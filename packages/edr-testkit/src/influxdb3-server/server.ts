@@ -84,13 +84,7 @@ export async function startInfluxDB3Server(
     const method = req.method ?? "GET";
     const { kind, v1 } = classify(url.pathname);
     const body = await readBody(req, maxBytes);
-    requests.push({
-      method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: req.headers,
-      body: (body.ok ? body.bytes : body.raw).toString("utf8"),
-    });
+    requests.push(received(method, url, req.headers, body.ok ? body.bytes : body.raw));
     const fault = faultState.take(kind);
     const delayMs = faultState.delayFor(kind);
     if (delayMs > 0) await sleep(delayMs);
@@ -213,6 +207,24 @@ export async function startInfluxDB3Server(
         for (const socket of sockets) socket.destroy();
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * The record of a request. Its body is decoded when first read: most are never read, and decoding every
+ * 5 MB write would cost the write path as much as parsing it. The bytes are the ones the write stores, so
+ * they are kept once.
+ */
+function received(method: string, url: URL, headers: IncomingHttpHeaders, bytes: Buffer): ReceivedRequest {
+  let text: string | undefined;
+  return {
+    method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers,
+    get body() {
+      return (text ??= bytes.toString("utf8"));
     },
   };
 }
