@@ -110,6 +110,25 @@ describe("rowsToPoints and rowsToLines", () => {
     ]);
   });
 
+  it("writes every series right when series repeat, and past the number of series it remembers", () => {
+    const rows: Row[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const host = i % 3 === 0 ? "h" + i : "a,b " + (i % 7);
+      rows.push({ host, region: i % 5 === 0 ? null : "eu", usage: i, time: i });
+    }
+    const converter = createRowConverter("cpu", columns);
+    for (let pass = 0; pass < 2; pass++) {
+      const { items } = converter.toLines(rows);
+      expect(items).toHaveLength(rows.length);
+      items.forEach((line, i) => {
+        const [point] = parseLines(line);
+        expect(point!.tags).toEqual(
+          i % 5 === 0 ? { host: rows[i]!.host } : { host: rows[i]!.host, region: "eu" },
+        );
+      });
+    }
+  });
+
   it("ignores the iox::measurement key of InfluxQL results", () => {
     expect(rowsToLines("mem", [{ "iox::measurement": "mem", used: 1, time: 2 }], columns).items).toEqual([
       "mem used=1 2",
