@@ -31,6 +31,11 @@ import { FLAG_KEY_ESCAPED, LineScanner, STRIDE, unescapeName } from "./scanner.j
 const MAX_SHAPES = 4;
 const SLOW_LINES_PER_SHAPE = 16;
 const MAX_SHAPED_LINE = 1 << 16;
+// When the shapes miss too often (lines of many shapes, interleaved), trying them costs more than it saves:
+// judged every SHAPE_WINDOW lines, they are then left aside for SHAPE_PAUSE lines (measured on lines
+// cycling through 6 to 1,000 shapes: without the pause, up to 3 times slower than the scanner alone).
+const SHAPE_WINDOW = 256;
+const SHAPE_PAUSE = 8192;
 
 /** An item a transform could not carry over, with the reason; `index` is its position in the input batch. */
 export interface Rejection<T> {
@@ -96,6 +101,10 @@ interface LineRule {
   /** Shapes of lines seen, most recently used first, and scanner lines since the last one was learnt. */
   readonly shapes: LineShape[];
   slowLines: number;
+  /** Lines shapes took and missed in the current window; lines left before shapes are tried again. */
+  shapeHits: number;
+  shapeMisses: number;
+  shapePause: number;
 }
 
 function compileRule(table: string, rule: TableRule): LineRule {
@@ -124,6 +133,9 @@ function compileRule(table: string, rule: TableRule): LineRule {
     newNames: keyRules.map((k) => k.escapedOut),
     shapes: [],
     slowLines: SLOW_LINES_PER_SHAPE - 1,
+    shapeHits: 0,
+    shapeMisses: 0,
+    shapePause: 0,
   };
 }
 
@@ -213,6 +225,10 @@ class RuleTransform implements Transform {
   private readonly parts: string[] = [];
 
   private rewrite(line: string, rule: LineRule): string {
+    if (rule.shapePause > 0) {
+      rule.shapePause--;
+      return this.rewriteScanned(line, rule);
+    }
     const shapes = rule.shapes;
     if (line.length <= MAX_SHAPED_LINE) {
       for (let s = 0; s < shapes.length; s++) {
@@ -223,14 +239,23 @@ class RuleTransform implements Transform {
           shapes[s] = shapes[s - 1]!;
           shapes[s - 1] = shape;
         }
+        if (++rule.shapeHits + rule.shapeMisses >= SHAPE_WINDOW) this.judgeShapes(rule);
         return out;
       }
     }
+    if (++rule.shapeMisses + rule.shapeHits >= SHAPE_WINDOW) this.judgeShapes(rule);
     const out = this.rewriteScanned(line, rule);
     if (this.scanned && ++rule.slowLines >= SLOW_LINES_PER_SHAPE && line.length <= MAX_SHAPED_LINE) {
       this.learnShape(line, rule, out);
     }
     return out;
+  }
+
+  /** Leaves the shapes aside for a while when more than a third of the window's lines missed them. */
+  private judgeShapes(rule: LineRule): void {
+    if (rule.shapeMisses * 2 > rule.shapeHits) rule.shapePause = SHAPE_PAUSE;
+    rule.shapeHits = 0;
+    rule.shapeMisses = 0;
   }
 
   /** The line rewritten by `shape`, or undefined when it is not of that shape. */
