@@ -19,12 +19,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ONLY = process.env.BENCH_ONLY?.split(",");
 const wanted = (section: string): boolean => ONLY === undefined || ONLY.some((w) => section.includes(w));
 
-// A full collection before each timed run (outside the timing; `--expose-gc` in the bench script): each
-// run then pays for its own garbage only, not for what the run before it (often the other side) left.
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-
 function cpuSeconds(fn: () => unknown): number {
-  collectGarbage();
   const before = process.cpuUsage();
   fn();
   const used = process.cpuUsage(before);
