@@ -2,6 +2,7 @@ import { handleQuery } from "./query.js";
 import { json, text, type Reply } from "./reply.js";
 import type { Storage } from "./storage.js";
 import { commitWrite, prepareWrite, type WriteApi } from "./write.js";
+import { checkWrite } from "./write-check.js";
 
 /** The kind of a request, as fault switches see it. */
 export type RequestKind = "write" | "query" | "other";
@@ -44,7 +45,14 @@ export async function route(
     // Lines without a timestamp get the time the request arrived, not the time it was flushed.
     const arrivedNs = BigInt(Date.now()) * 1_000_000n;
     // Core answers a write once the WAL is persisted (no_sync: before), so the data lands with the answer.
-    if (ctx.writeDelayMs > 0 && !prepared.noSync) await ctx.sleep(ctx.writeDelayMs);
+    if (ctx.writeDelayMs > 0 && !prepared.noSync) {
+      // Parse and check now, while waiting, rather than after: with several writes in flight, checking
+      // after the delay would hold back the answers behind each other. commitWrite redoes the check if
+      // the schema changed meanwhile, so the answer is the same.
+      const checked = checkWrite(ctx.storage, prepared);
+      await ctx.sleep(ctx.writeDelayMs);
+      return commitWrite(ctx.storage, prepared, arrivedNs, checked);
+    }
     return commitWrite(ctx.storage, prepared, arrivedNs);
   }
   switch (path) {

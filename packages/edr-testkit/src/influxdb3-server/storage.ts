@@ -26,6 +26,11 @@ const RESERVED = new Set(["time", "__chunk_order"]);
 /** The in-memory catalog and data of the test server. */
 export class Storage {
   private readonly databases = new Map<string, Database>();
+  /**
+   * Changes whenever a database, table or column is created or all are forgotten: everything a write's
+   * check depends on. A check made earlier (before the WAL delay) holds while it is unchanged.
+   */
+  schemaVersion = 0;
 
   hasDatabase(db: string): boolean {
     return this.databases.has(db);
@@ -45,6 +50,7 @@ export class Storage {
   createDatabase(db: string): boolean {
     if (this.databases.has(db)) return false;
     this.databases.set(db, { tables: new Map(), points: new Map(), segments: [] });
+    this.schemaVersion++;
     return true;
   }
 
@@ -126,12 +132,20 @@ export class Storage {
     if (database === undefined) {
       database = { tables: new Map(), points: new Map(), segments: [] };
       this.databases.set(db, database);
+      this.schemaVersion++;
     }
     for (const [name, columns] of pending) {
       const table = database.tables.get(name);
-      if (table === undefined) database.tables.set(name, { columns: new Map(columns) });
-      else
-        for (const [column, type] of columns) if (!table.columns.has(column)) table.columns.set(column, type);
+      if (table === undefined) {
+        database.tables.set(name, { columns: new Map(columns) });
+        this.schemaVersion++;
+        continue;
+      }
+      for (const [column, type] of columns) {
+        if (table.columns.has(column)) continue;
+        table.columns.set(column, type);
+        this.schemaVersion++;
+      }
     }
     if (segment.bounds.length > 0) database.segments.push(segment);
   }
@@ -148,6 +162,7 @@ export class Storage {
 
   clear(): void {
     this.databases.clear();
+    this.schemaVersion++;
   }
 }
 

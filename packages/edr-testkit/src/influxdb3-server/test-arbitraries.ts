@@ -50,3 +50,24 @@ const line = fc
 export const lineProtocolBody = fc
   .array(fc.tuple(line, fc.constantFrom("\n", "\n", "\n", "\n\n", "\n \t", "\r\n")), { maxLength: 6 })
   .map((parts) => parts.map(([l, sep]) => l + sep).join(""));
+
+/**
+ * Well-formed bodies over two tables and three field names with values of every type: writes that mostly
+ * pass, create columns and conflict with each other's columns.
+ */
+export const plainBody = fc
+  .array(
+    fc
+      .tuple(
+        fc.constantFrom("m", "n"),
+        fc.constantFrom("", ",t=a", ",t=b", ",u=1"),
+        fc.array(fc.tuple(fc.constantFrom("a", "b", "u"), fc.constantFrom("1", "2i", "3u", '"s"', "true")), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+        fc.constantFrom("", " 1", " 2"),
+      )
+      .map(([m, tags, fields, ts]) => `${m}${tags} ${fields.map(([k, v]) => `${k}=${v}`).join(",")}${ts}`),
+    { minLength: 1, maxLength: 4 },
+  )
+  .map((lines) => lines.join("\n"));

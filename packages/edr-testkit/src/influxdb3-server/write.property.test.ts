@@ -4,8 +4,9 @@ import { parseLine } from "./line-protocol.js";
 import { toNs } from "./precision.js";
 import { json, NO_CONTENT, type Reply } from "./reply.js";
 import { Storage, type PendingSchema } from "./storage.js";
-import { lineProtocolBody } from "./test-arbitraries.js";
+import { lineProtocolBody, plainBody } from "./test-arbitraries.js";
 import { commitWrite, cutUtf8, prepareWrite, type PreparedWrite, type WriteApi } from "./write.js";
+import { checkWrite, type CheckedWrite } from "./write-check.js";
 
 /** splitBody as it was before the write path read bytes: over the decoded text, char by char. */
 function referenceSplit(body: string): { lineNumber: number; text: string }[] {
@@ -108,7 +109,9 @@ const write = fc.record({
   db: fc.constantFrom("a", "b"),
   precision: fc.constantFrom("ns", "us", "ms", "s", "auto", undefined),
   acceptPartial: fc.boolean(),
-  body: lineProtocolBody,
+  body: fc.oneof(lineProtocolBody, plainBody),
+  // Checked this many writes before its own commit, as a write waiting for its WAL delay is (0: at commit).
+  lag: fc.nat({ max: 3 }),
 });
 
 function state(storage: Storage) {
@@ -120,20 +123,28 @@ function state(storage: Storage) {
 }
 
 describe("commitWrite", () => {
-  it("answers and stores exactly what the strict path alone would, over sequences of writes", () => {
+  it("answers and stores exactly what the strict path alone would, over sequences of writes, also when checked before earlier writes landed", () => {
     fc.assert(
       fc.property(fc.array(write, { minLength: 1, maxLength: 4 }), (writes) => {
         const fast = new Storage();
         const strict = new Storage();
-        for (const w of writes) {
+        const prepared = writes.map((w) => {
           const query = new URLSearchParams({ [w.api === "v2" ? "bucket" : "db"]: w.db });
           if (w.precision !== undefined && !(w.api !== "v3" && w.precision === "auto"))
             query.set("precision", w.api === "v1" && w.precision === "us" ? "u" : w.precision);
           if (w.api === "v3") query.set("accept_partial", String(w.acceptPartial));
-          const prepared = prepareWrite(w.api, query, Buffer.from(w.body));
-          if ("reply" in prepared) throw new Error(prepared.reply.body);
-          expect(commitWrite(fast, prepared, 42n)).toEqual(referenceWrite(strict, prepared, 42n));
-        }
+          const p = prepareWrite(w.api, query, Buffer.from(w.body));
+          if ("reply" in p) throw new Error(p.reply.body);
+          return p;
+        });
+        const early: (CheckedWrite | undefined)[] = [];
+        prepared.forEach((p, i) => {
+          prepared.forEach((q, j) => {
+            if (j >= i && writes[j]!.lag > 0 && Math.max(0, j - writes[j]!.lag) === i)
+              early[j] = checkWrite(fast, q);
+          });
+          expect(commitWrite(fast, p, 42n, early[i])).toEqual(referenceWrite(strict, p, 42n));
+        });
         expect(state(fast)).toEqual(state(strict));
       }),
       { numRuns: 1500 },

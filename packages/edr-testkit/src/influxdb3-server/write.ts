@@ -1,11 +1,8 @@
 import { isUtf8 } from "node:buffer";
-import { lineEnd, lineStart, parseLine } from "./line-protocol.js";
-import { LineScan, scanLine } from "./line-scan.js";
-import { timestampFits, toNs } from "./precision.js";
 import { json, NO_CONTENT, type Reply } from "./reply.js";
 import type { Segment } from "./segment.js";
-import { ShapeCache } from "./shape-cache.js";
-import type { PendingSchema, Storage } from "./storage.js";
+import type { Storage } from "./storage.js";
+import { checkWrite, type CheckedWrite } from "./write-check.js";
 
 /** Which write endpoint a request came in on. */
 export type WriteApi = "v3" | "v2" | "v1";
@@ -68,56 +65,23 @@ export function prepareWrite(api: WriteApi, query: URLSearchParams, bytes: Buffe
   return { db, bytes: bom ? bytes.subarray(3) : bytes, unit, acceptPartial, api, noSync };
 }
 
-/** A refused line: its number, its text and why. */
-interface Failure {
-  lineNumber: number;
-  text: string;
-  message: string;
-  limit: boolean;
-}
-
-/** Parses the body, checks its lines against the schema and stores what may be stored; gives the reply. */
+/**
+ * Checks the body against the schema and stores what may be stored; gives the reply. `checked` is what
+ * `checkWrite` gave earlier (before the WAL delay): it is used as it is when the schema has not changed
+ * since, and redone otherwise, so the answer is always the one for the schema at this moment.
+ */
 export function commitWrite(
   storage: Storage,
   write: Exclude<PreparedWrite, { reply: Reply }>,
   nowNs: bigint,
+  checked?: CheckedWrite,
 ): Reply {
-  const { db, bytes, unit, api } = write;
-  const limit = storage.databaseLimitError(db);
-  if (limit !== undefined) return error(api, 422, limit);
-  const pending: PendingSchema = new Map();
-  const shapes = new ShapeCache(storage, db, pending);
-  const scan = new LineScan();
-  const bounds: number[] = [];
-  const failures: Failure[] = [];
-  let lineNumber = 0;
-  for (let start = 0; start <= bytes.length;) {
-    // The fast path takes plain lines (see line-scan.ts); the strict parser decides everything else.
-    const c = bytes[start];
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 35 && start < bytes.length) {
-      const end = scanLine(bytes, start, scan);
-      if (
-        end >= 0 &&
-        timestampFits(bytes, scan.timeStart, scan.timeEnd, unit) &&
-        shapes.accept(bytes, scan)
-      ) {
-        lineNumber++;
-        bounds.push(start, end);
-        start = end + 1;
-        continue;
-      }
-    }
-    const end = lineEnd(bytes, start);
-    const from = lineStart(bytes, start, end);
-    start = end + 1;
-    if (from < 0) continue;
-    lineNumber++;
-    const text = bytes.toString("utf8", from, end);
-    const refused = checkLine(storage, db, text, unit, pending);
-    if (refused === undefined) bounds.push(from, end);
-    else failures.push({ lineNumber, text, ...refused });
-  }
-  const segment: Segment = { bytes, bounds, unit, nowNs };
+  const { db, api } = write;
+  if (checked === undefined || checked.schemaVersion !== storage.schemaVersion)
+    checked = checkWrite(storage, write);
+  if (checked.databaseLimit !== undefined) return error(api, 422, checked.databaseLimit);
+  const { pending, bounds, failures } = checked;
+  const segment: Segment = { bytes: write.bytes, bounds, unit: write.unit, nowNs };
   if (failures.length === 0) {
     storage.commit(db, pending, segment);
     return NO_CONTENT;
@@ -140,30 +104,6 @@ export function commitWrite(
   }
   storage.commit(db, pending, segment);
   return json(status, { error: "partial write of line protocol occurred", data: entries });
-}
-
-/** The strict path: parse, timestamp range, columns; why the line is refused, or undefined. */
-function checkLine(
-  storage: Storage,
-  db: string,
-  line: string,
-  unit: string,
-  pending: PendingSchema,
-): { message: string; limit: boolean } | undefined {
-  const parsed = parseLine(line);
-  if ("error" in parsed) return { message: parsed.error, limit: false };
-  const timeNs = toNs(parsed.timestamp, unit, 0n);
-  if (typeof timeNs === "string") return { message: timeNs, limit: false };
-  const fields = Object.entries(parsed.fields);
-  const refused = storage.checkColumns(
-    db,
-    parsed.measurement,
-    Object.keys(parsed.tags),
-    fields.map(([key]) => key),
-    fields.map(([, field]) => field.type),
-    pending,
-  );
-  return refused === undefined ? undefined : { message: refused.error, limit: refused.limit };
 }
 
 /** An error body as the endpoint writes it: v2 `{code,message}`, else `{error}`. */
