@@ -13,29 +13,9 @@ import {
   type TableRule,
 } from "./rules.js";
 import { LineCollector } from "./line-collector.js";
-import {
-  ENTRY_DROPPED as DROPPED,
-  ENTRY_KEPT as KEPT,
-  SHAPE_EMPTIED,
-  SHAPE_REJECTED,
-  SHAPE_UNCHANGED,
-  SHAPE_WRITE,
-  shapeOf,
-  type LineShape,
-} from "./line-shape.js";
+import { ENTRY_DROPPED as DROPPED, ENTRY_KEPT as KEPT } from "./line-shape.js";
 import { FLAG_KEY_ESCAPED, LineScanner, STRIDE, unescapeName } from "./scanner.js";
-
-// Shapes learnt per table rule: how many are tried before the scanner, how many lines the scanner takes
-// between two new shapes (so that lines of ever new shapes cost at most one regex build per so many lines),
-// and the longest line tried against them.
-const MAX_SHAPES = 4;
-const SLOW_LINES_PER_SHAPE = 16;
-const MAX_SHAPED_LINE = 1 << 16;
-// When the shapes miss too often (lines of many shapes, interleaved), trying them costs more than it saves:
-// judged every SHAPE_WINDOW lines, they are then left aside for SHAPE_PAUSE lines (measured on lines
-// cycling through 6 to 1,000 shapes: without the pause, up to 3 times slower than the scanner alone).
-const SHAPE_WINDOW = 256;
-const SHAPE_PAUSE = 8192;
+import { EMPTIED, REJECTED, ShapeCache } from "./shape-cache.js";
 
 /** An item a transform could not carry over, with the reason; `index` is its position in the input batch. */
 export interface Rejection<T> {
@@ -98,13 +78,8 @@ interface LineRule {
   readonly renamesKeys: boolean;
   /** Escaped new names of the key rules (null: dropped), by key rule index. */
   readonly newNames: readonly (string | null)[];
-  /** Shapes of lines seen, most recently used first, and scanner lines since the last one was learnt. */
-  readonly shapes: LineShape[];
-  slowLines: number;
-  /** Lines shapes took and missed in the current window; lines left before shapes are tried again. */
-  shapeHits: number;
-  shapeMisses: number;
-  shapePause: number;
+  /** Shapes of the lines seen. */
+  readonly shapes: ShapeCache;
 }
 
 function compileRule(table: string, rule: TableRule): LineRule {
@@ -131,11 +106,7 @@ function compileRule(table: string, rule: TableRule): LineRule {
     names: rule.keys,
     renamesKeys,
     newNames: keyRules.map((k) => k.escapedOut),
-    shapes: [],
-    slowLines: SLOW_LINES_PER_SHAPE - 1,
-    shapeHits: 0,
-    shapeMisses: 0,
-    shapePause: 0,
+    shapes: new ShapeCache(),
   };
 }
 
@@ -225,71 +196,18 @@ class RuleTransform implements Transform {
   private readonly parts: string[] = [];
 
   private rewrite(line: string, rule: LineRule): string {
-    if (rule.shapePause > 0) {
-      rule.shapePause--;
-      return this.rewriteScanned(line, rule);
-    }
     const shapes = rule.shapes;
-    if (line.length <= MAX_SHAPED_LINE) {
-      for (let s = 0; s < shapes.length; s++) {
-        const shape = shapes[s]!;
-        const out = this.rewriteShaped(line, shape);
-        if (out === undefined) continue;
-        if (s > 0) {
-          shapes[s] = shapes[s - 1]!;
-          shapes[s - 1] = shape;
-        }
-        if (++rule.shapeHits + rule.shapeMisses >= SHAPE_WINDOW) this.judgeShapes(rule);
-        return out;
-      }
+    const shaped = shapes.rewrite(line);
+    if (shaped !== undefined) {
+      if (shaped === REJECTED) this.reason = shapes.reason;
+      return shaped;
     }
-    if (++rule.shapeMisses + rule.shapeHits >= SHAPE_WINDOW) this.judgeShapes(rule);
     const out = this.rewriteScanned(line, rule);
-    if (this.scanned && ++rule.slowLines >= SLOW_LINES_PER_SHAPE && line.length <= MAX_SHAPED_LINE) {
-      this.learnShape(line, rule, out);
+    if (this.scanned) {
+      const status = rule.keyRules.length === 0 ? undefined : this.status;
+      shapes.learn(line, this.scanner, status, rule.measurement, rule.newNames, out, this.reason);
     }
     return out;
-  }
-
-  /** Leaves the shapes aside for a while when more than a third of the window's lines missed them. */
-  private judgeShapes(rule: LineRule): void {
-    if (rule.shapeMisses * 2 > rule.shapeHits) rule.shapePause = SHAPE_PAUSE;
-    rule.shapeHits = 0;
-    rule.shapeMisses = 0;
-  }
-
-  /** The line rewritten by `shape`, or undefined when it is not of that shape. */
-  private rewriteShaped(line: string, shape: LineShape): string | undefined {
-    if (shape.outcome === SHAPE_WRITE) {
-      const match = shape.regex.exec(line);
-      if (match === null) return undefined;
-      const constants = shape.constants;
-      let out = constants[0]!;
-      for (let g = 1; g < constants.length; g++) out += match[g]! + constants[g]!;
-      return out;
-    }
-    if (!shape.regex.test(line)) return undefined;
-    if (shape.outcome === SHAPE_UNCHANGED) return line;
-    if (shape.outcome === SHAPE_EMPTIED) return EMPTIED;
-    this.reason = shape.reason;
-    return REJECTED;
-  }
-
-  private learnShape(line: string, rule: LineRule, out: string): void {
-    const outcome =
-      out === EMPTIED
-        ? SHAPE_EMPTIED
-        : out === REJECTED
-          ? SHAPE_REJECTED
-          : out === line
-            ? SHAPE_UNCHANGED
-            : SHAPE_WRITE;
-    const status = rule.keyRules.length === 0 ? undefined : this.status;
-    const shape = shapeOf(line, this.scanner, status, rule.measurement, rule.newNames, outcome, this.reason);
-    if (shape === undefined) return;
-    rule.slowLines = 0;
-    rule.shapes.unshift(shape);
-    if (rule.shapes.length > MAX_SHAPES) rule.shapes.pop();
   }
 
   /** Whether the last line given to the scanner was valid. */
@@ -467,9 +385,6 @@ class RuleTransform implements Transform {
     return { items, dropped, emptied, rejected };
   }
 }
-
-const EMPTIED = "\u0000emptied";
-const REJECTED = "\u0000rejected";
 
 function clashReason(table: string, key: string, out: string): string {
   return `table ${JSON.stringify(table)}: renaming ${JSON.stringify(key)} to ${JSON.stringify(out)} repeats a tag or field of that name`;
