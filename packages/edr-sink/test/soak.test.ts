@@ -1,22 +1,11 @@
-import { startInfluxDB3Server } from "edr-testkit";
+// Seeded, so a failing run can be replayed.
+import { mulberry32, startInfluxDB3Server } from "edr-testkit";
 import type { InfluxDB3TestServer, StoredPoint } from "edr-testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSink } from "../src/index.js";
 import { startChaosProxy } from "./chaos-proxy.js";
 import type { ChaosProxy } from "./chaos-proxy.js";
 import { recordingLogger } from "./helpers.js";
-
-/** Same generator as the testkit's: seeded, so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERIES = 97;
 const SEED = Number(process.env.EDR_SINK_SOAK_SEED ?? 20261127);

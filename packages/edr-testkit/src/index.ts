@@ -13,6 +13,8 @@ export {
 } from "./influxdb3-server/server.js";
 /** Fault switches of the test server. */
 export type { FaultSwitches, FailureOptions, FaultTarget } from "./influxdb3-server/faults.js";
+/** The seeded PRNG behind `failFraction`, for replayable randomness in tests. */
+export { mulberry32 } from "./influxdb3-server/faults.js";
 /** The error the test server's API throws, with a `code`. */
 export { TestServerError, type TestServerErrorCode } from "./influxdb3-server/errors.js";
 

@@ -180,8 +180,8 @@ function checkCount(name: string, n: number): void {
     throw new TestServerError("INVALID_ARGUMENT", `${name}: expected a whole count >= 0, got ${n}`);
 }
 
-/** A small seeded PRNG so that `failFraction(f, o, seed)` fails the same requests on every run. */
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32) so that `failFraction(f, o, seed)` fails the same requests on every run; tests use it for replayable randomness too. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
