@@ -95,17 +95,7 @@ class RemoteSink implements Sink {
       token === undefined
         ? (text) => text
         : (text) => (text.includes(token) ? text.split(token).join("***") : text);
-    this.transport = new SinkTransport({
-      baseUrl: opts.baseUrl,
-      token,
-      database: opts.database,
-      writeApi: opts.writeApi,
-      verifySsl: opts.verifySsl,
-      ca: opts.ca,
-      maxSockets: opts.maxInFlight,
-      timeoutMs: opts.timeoutMs,
-      gzipLevel: opts.gzipLevel,
-    });
+    this.transport = new SinkTransport({ ...opts, token, maxSockets: opts.maxInFlight });
     // The token stays in the transport's headers only: the client gets an empty one.
     this.client = new InfluxDBClient({
       host: opts.baseUrl.href,

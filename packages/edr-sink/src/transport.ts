@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { HttpError } from "@influxdata/influxdb3-client";
 import type { CommunicationObserver, SendOptions, Transport } from "@influxdata/influxdb3-client";
+import type { ResolvedSinkOptions } from "./options.js";
 import type { TransportFailure, WriteApi } from "./retry-policy.js";
 
 /** Largest error body kept: a partial-write listing of many lines is long, but not unbounded. */
@@ -30,18 +31,11 @@ export class TransportFailureError extends Error {
   }
 }
 
-/** What the transport needs; built once per sink. */
-export interface SinkTransportOptions {
-  baseUrl: URL;
-  token: string | undefined;
-  database: string;
-  writeApi: WriteApi;
-  verifySsl: boolean;
-  ca: Buffer | undefined;
-  maxSockets: number;
-  timeoutMs: number;
-  gzipLevel: number;
-}
+/** What the transport needs of the sink's resolved options, plus its socket bound; built once per sink. */
+export type SinkTransportOptions = Pick<
+  ResolvedSinkOptions,
+  "baseUrl" | "token" | "database" | "writeApi" | "verifySsl" | "ca" | "timeoutMs" | "gzipLevel"
+> & { maxSockets: number };
 
 /** The request path and query of a write on each endpoint, database encoded. */
 export function writePathFor(writeApi: WriteApi, database: string): string {
