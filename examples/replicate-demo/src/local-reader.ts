@@ -23,14 +23,14 @@ export async function readTableWindow(
   const columns = (await querySql(
     baseUrl,
     db,
-    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'iox' AND table_name = '${table}'`,
+    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'iox' AND table_name = ${sqlString(table)}`,
   )) as unknown as ColumnInfo[];
   const start = new Date(startMs).toISOString();
   const end = new Date(endMs).toISOString();
   const rows = await querySql(
     baseUrl,
     db,
-    `SELECT * FROM ${table} WHERE time >= '${start}' AND time < '${end}' ORDER BY time`,
+    `SELECT * FROM ${sqlIdentifier(table)} WHERE time >= '${start}' AND time < '${end}' ORDER BY time`,
   );
   return { table, columns, rows };
 }
@@ -57,4 +57,14 @@ async function querySql(baseUrl: string, db: string, q: string): Promise<Row[]> 
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => parse(line) as Row);
+}
+
+// Table names are user data: quoted, so that case, spaces and quotes in a name survive (unquoted SQL
+// identifiers are lower-cased).
+function sqlIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
