@@ -33,78 +33,129 @@ export function isSkippableLine(line: string): boolean {
   return trimmed.length === 0 || trimmed.charCodeAt(0) === HASH;
 }
 
+/** Lines of one owner (a write call) that travel in one request, by index into the owner's lines. */
+export interface Segment<Owner> {
+  readonly owner: Owner;
+  readonly indices: number[];
+}
+
+/**
+ * The lines of one request, in order: one segment per owner. A lane that stays busy gathers the lines of
+ * several calls into one full request, so it holds a segment of each.
+ */
+export type Piece<Owner> = Segment<Owner>[];
+
 /**
  * Cuts lines into lanes by series (one series always travels in one lane, in order) and each lane into
- * batches bounded by lines and bytes, handing each batch to `onBatch` as soon as it is full, so that the
- * first requests leave while later lines are still being planned. A single line larger than `batchBytes`
- * gets a batch of its own (the remote decides: 413 rejects it).
+ * batches bounded by lines and bytes, handing each batch to `onFull` as soon as it is full, so that the
+ * first requests leave while later lines are still being planned. A lane's batch that is not full stays
+ * open, and the lines of the next `add` (another owner, too) join it, until the sink `take`s it. A single
+ * line larger than `batchBytes` gets a batch of its own (the remote decides: 413 rejects it).
+ * `limits` is read on every line, so lowering `batchBytes` (after a 413) applies to the next batch.
  */
-export class BatchPlanner {
-  private readonly current: Batch[] = [];
+export class BatchPlanner<Owner> {
+  private readonly open: Piece<Owner>[] = [];
+  /** The open segment of each lane for the current owner; undefined until it gets a line. */
+  private readonly tails: (number[] | undefined)[] = [];
+  private readonly counts: Float64Array;
   private readonly bytes: Float64Array;
-  readonly skipped: number[] = [];
+  private owner: Owner | undefined;
 
   constructor(
-    private readonly lines: readonly string[],
-    private readonly laneCount: number,
-    private readonly limits: BatchLimits,
-    private readonly onBatch: (lane: number, batch: Batch) => void,
+    readonly laneCount: number,
+    readonly limits: BatchLimits,
+    private readonly onFull: (lane: number, piece: Piece<Owner>) => void,
+    private readonly onSkip: (owner: Owner, index: number) => void,
   ) {
+    this.counts = new Float64Array(laneCount);
     this.bytes = new Float64Array(laneCount);
-    for (let l = 0; l < laneCount; l++) this.current.push([]);
+    for (let l = 0; l < laneCount; l++) {
+      this.open.push([]);
+      this.tails.push(undefined);
+    }
   }
 
-  /** Plans lines `from` (inclusive) to `to` (exclusive). */
-  add(from: number, to: number): void {
-    const { lines, laneCount, current, bytes, skipped } = this;
-    const { batchLines, batchBytes } = this.limits;
+  /** Plans lines `from` (inclusive) to `to` (exclusive) of `owner`. */
+  add(owner: Owner, lines: readonly string[], from: number, to: number): void {
+    const { laneCount, tails, counts, bytes, limits } = this;
+    if (owner !== this.owner) {
+      this.owner = owner;
+      tails.fill(undefined);
+    }
     for (let i = from; i < to; i++) {
       const line = lines[i]!;
       if (isSkippableLine(line)) {
-        skipped.push(i);
+        this.onSkip(owner, i);
         continue;
       }
       const size = Buffer.byteLength(line) + 1;
       const lane = laneCount === 1 ? 0 : hashSeries(line) % laneCount;
-      let batch = current[lane]!;
-      if (batch.length > 0 && (batch.length >= batchLines || bytes[lane]! + size > batchBytes)) {
-        this.onBatch(lane, batch);
-        batch = [];
-        current[lane] = batch;
-        bytes[lane] = 0;
+      let count = counts[lane]!;
+      if (count > 0 && (count >= limits.batchLines || bytes[lane]! + size > limits.batchBytes)) {
+        this.onFull(lane, this.take(lane)!);
+        count = 0;
       }
-      batch.push(i);
+      let tail = tails[lane];
+      if (tail === undefined) {
+        tail = [];
+        tails[lane] = tail;
+        this.open[lane]!.push({ owner, indices: tail });
+      }
+      tail.push(i);
+      counts[lane] = count + 1;
       bytes[lane] = bytes[lane]! + size;
     }
   }
 
-  /** Hands over the batches that are not full. */
-  finish(): void {
-    for (let l = 0; l < this.laneCount; l++) {
-      const batch = this.current[l]!;
-      if (batch.length > 0) this.onBatch(l, batch);
-      this.current[l] = [];
-    }
+  /** Lines waiting in `lane`'s open batch. */
+  openLines(lane: number): number {
+    return this.counts[lane]!;
+  }
+
+  /** Takes `lane`'s open batch (full or not), or undefined when it has no lines. */
+  take(lane: number): Piece<Owner> | undefined {
+    const piece = this.open[lane]!;
+    if (piece.length === 0) return undefined;
+    this.open[lane] = [];
+    this.tails[lane] = undefined;
+    this.counts[lane] = 0;
+    this.bytes[lane] = 0;
+    return piece;
   }
 }
 
-/** How many lanes a call needs: one when everything fits in one request, else `maxInFlight`. */
-export function lanesFor(lines: readonly string[], maxInFlight: number, limits: BatchLimits): number {
-  if (maxInFlight === 1 || lines.length > limits.batchLines) return maxInFlight;
+/** True when `lines` fit in one request: the sink then sends them alone if its lanes are idle. */
+export function fitsOneBatch(lines: readonly string[], limits: BatchLimits): boolean {
+  if (lines.length > limits.batchLines) return false;
   let total = 0;
   for (let i = 0; i < lines.length; i++) {
     total += Buffer.byteLength(lines[i]!) + 1;
-    if (total > limits.batchBytes) return maxInFlight;
+    if (total > limits.batchBytes) return false;
   }
-  return 1;
+  return true;
 }
 
-/** The whole plan at once (what the sink streams through {@link BatchPlanner}). */
+/** How many lanes one call needs on idle lanes: one when everything fits in one request, else `maxInFlight`. */
+export function lanesFor(lines: readonly string[], maxInFlight: number, limits: BatchLimits): number {
+  return fitsOneBatch(lines, limits) ? 1 : maxInFlight;
+}
+
+/** The plan of one call at once, as the sink would cut it when its lanes are idle. */
 export function planBatches(lines: readonly string[], maxInFlight: number, limits: BatchLimits): BatchPlan {
   const laneCount = lanesFor(lines, maxInFlight, limits);
   const lanes: Batch[][] = Array.from({ length: laneCount }, () => []);
-  const planner = new BatchPlanner(lines, laneCount, limits, (lane, batch) => lanes[lane]!.push(batch));
-  planner.add(0, lines.length);
-  planner.finish();
-  return { lanes: lanes.filter((lane) => lane.length > 0), skipped: planner.skipped };
+  const skipped: number[] = [];
+  const toBatch = (piece: Piece<null>): Batch => piece[0]!.indices;
+  const planner = new BatchPlanner<null>(
+    laneCount,
+    limits,
+    (lane, piece) => lanes[lane]!.push(toBatch(piece)),
+    (_, index) => skipped.push(index),
+  );
+  planner.add(null, lines, 0, lines.length);
+  for (let lane = 0; lane < laneCount; lane++) {
+    const last = planner.take(lane);
+    if (last) lanes[lane]!.push(toBatch(last));
+  }
+  return { lanes: lanes.filter((lane) => lane.length > 0), skipped };
 }

@@ -1,14 +1,26 @@
 import { InfluxDBClient } from "@influxdata/influxdb3-client";
 import { STORED, answerFromError, describeAnswer } from "./answer.js";
 import type { Answer } from "./answer.js";
-import { BatchPlanner, lanesFor } from "./batching.js";
-import type { Batch } from "./batching.js";
+import { BatchPlanner, fitsOneBatch, isSkippableLine } from "./batching.js";
+import type { BatchLimits } from "./batching.js";
+import {
+  Call,
+  countRequest,
+  createGeneration,
+  generationOf,
+  encodePiece,
+  pieceLength,
+  pieceLines,
+  settlePiece,
+  splitPiece,
+} from "./call.js";
+import type { CallPiece, Generation, Probe } from "./call.js";
 import { registerClientLogging, unregisterClientLogging, withClientLogging } from "./client-logging.js";
 import { SinkError } from "./errors.js";
 import { resolveOptions } from "./options.js";
 import type { ResolvedSinkOptions, SinkOptions } from "./options.js";
-import { DELIVERED, fillOutcomes as fill, summariseOutcomes } from "./outcome.js";
-import type { LineOutcome, NotDeliveredOutcome, RejectedOutcome, WriteResult } from "./outcome.js";
+import { DELIVERED, summariseOutcomes } from "./outcome.js";
+import type { NotDeliveredOutcome, RejectedOutcome, WriteResult } from "./outcome.js";
 import { parsePartialWrite } from "./partial-write.js";
 import { decideRetry } from "./retry-policy.js";
 import type { RetryPolicyOptions } from "./retry-policy.js";
@@ -20,8 +32,9 @@ export interface Sink {
    * Sends `lines` (line protocol, one point each, no newline at the end) and resolves when every line has
    * an outcome: delivered, rejected (for good, with the remote's status and reason) or not delivered (try
    * again at `retryAt`). Never rejects because of the remote's answer; throws a SinkError only for a
-   * programming error (not an array of strings, or the sink is closed). Calls run one after another, so
-   * the points of a series keep their order across calls too.
+   * programming error (not an array of strings, or the sink is closed). Calls may overlap: their lines
+   * share the lanes in call order, so a series keeps its order across calls, and results resolve in
+   * call order.
    */
   write(lines: readonly string[]): Promise<WriteResult>;
   /** `halted: <reason>` while the remote refuses every write (401/403/404, TLS), else undefined. */
@@ -30,42 +43,36 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** State of one write call, shared by its lanes. */
-interface Call {
-  lines: readonly string[];
-  outcomes: LineOutcome[];
-  stop: AbortController;
-  stopped: NotDeliveredOutcome | undefined;
-  halted: string | undefined;
-  requests: number;
-  /** While the sink is halted, the first request goes alone and the others wait for its answer. */
-  probe: Probe | undefined;
-}
-
-/** The one request a halted sink sends first. */
-interface Probe {
-  taken: boolean;
-  answered: Promise<void>;
-  resolve: () => void;
-}
-
 /** The smallest `batchBytes` a 413 can teach the sink. */
 const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
 /** Lines planned between two turns of the event loop. */
-const PLAN_SLICE_LINES = 50_000;
+const PLAN_SLICE_LINES = 10_000;
 
-/** A batch with its body text, built once and reused by its retries. */
+/** A piece whose body is encoded (and gzipped) and registered with the transport under `key`. */
 interface Prepared {
-  batch: Batch;
-  body: string;
+  piece: CallPiece;
+  key: string;
+  /** The body's size before gzip. */
+  bytes: number;
 }
 
-/** One lane of a call: its batches waiting, the loop sending them, and what holds the rest back. */
+/**
+ * One of `maxInFlight` lanes. The lines of a series always go to the same lane, and a lane sends one
+ * request at a time, in order, so no series is ever reordered. Lanes live as long as the sink: while a
+ * request is in flight, the lines of later calls gather in the lane's open batch, so the next request
+ * leaves full the moment the answer comes, instead of each call ending on half-empty requests.
+ */
 interface Lane {
-  queue: Batch[];
-  /** True while `running` is sending the queue. */
-  active: boolean;
-  running: Promise<void> | undefined;
+  readonly index: number;
+  /** Full batches waiting, in order. */
+  readonly ready: CallPiece[];
+  /** True while `runLane` is sending. */
+  running: boolean;
+  /**
+   * Set when a request of this lane was not delivered: its later lines may hold later points of the
+   * same series, so they are held back too, until no call is left unanswered (the caller then sends the
+   * not-delivered lines again, before newer ones).
+   */
   held: NotDeliveredOutcome | undefined;
 }
 
@@ -82,14 +89,22 @@ class RemoteSink implements Sink {
   private readonly policy: RetryPolicyOptions;
   private readonly redact: (text: string) => string;
   private readonly logRoute: ReturnType<typeof registerClientLogging>;
-  private readonly calls = new Set<Call>();
-  /** `batchBytes`, lowered after a 413 so that later calls stop sending bodies the remote refuses. */
-  private batchBytes: number;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** `batchBytes` is lowered after a 413 so that later batches stop being bodies the remote refuses. */
+  private readonly limits: BatchLimits;
+  private readonly planner: BatchPlanner<Call>;
+  private readonly lanes: Lane[];
+  private generation: Generation;
+  /** Calls whose result has not resolved yet, in call order. */
+  private readonly unanswered = new Set<Call>();
+  /** Calls whose lines are not all handed to lanes yet; a lane sends a batch that is not full only at 0. */
+  private planning = 0;
+  private planned: Promise<void> = Promise.resolve();
+  private lastResult: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Bodies prepared so far, for their transport keys. */
+  private bodies = 0;
 
   constructor(private readonly opts: ResolvedSinkOptions) {
-    this.batchBytes = opts.batchBytes;
     const token = opts.token;
     this.redact =
       token === undefined
@@ -112,6 +127,20 @@ class RemoteSink implements Sink {
       random: opts.random,
       now: opts.now,
     };
+    this.limits = { batchLines: opts.batchLines, batchBytes: opts.batchBytes };
+    this.lanes = Array.from({ length: opts.maxInFlight }, (_, index) => ({
+      index,
+      ready: [],
+      running: false,
+      held: undefined,
+    }));
+    this.planner = new BatchPlanner<Call>(
+      opts.maxInFlight,
+      this.limits,
+      (lane, piece) => this.enqueue(this.lanes[lane]!, piece),
+      (call, index) => call.settle(index, DELIVERED),
+    );
+    this.generation = createGeneration(false);
     this.logRoute = registerClientLogging(opts.logger, this.redact);
     if (opts.baseUrl.protocol === "https:" && !opts.verifySsl) {
       opts.logger.warn(
@@ -130,16 +159,34 @@ class RemoteSink implements Sink {
         ),
       );
     }
-    const run = this.queue.then(() => this.runCall(lines));
-    this.queue = run.catch(() => undefined);
-    return run;
+    for (let i = 0; i < lines.length; i++) {
+      if (typeof lines[i] !== "string") {
+        return Promise.reject(
+          new SinkError("INVALID_ARGUMENT", `write: line ${i}: expected a string, got ${typeof lines[i]}`),
+        );
+      }
+    }
+    if (this.unanswered.size === 0) for (const lane of this.lanes) lane.held = undefined;
+    const call = new Call(lines, this.generation);
+    this.unanswered.add(call);
+    this.planning++;
+    this.planned = this.planned
+      .then(() => this.plan(call))
+      .catch((error: unknown) => call.abort(error))
+      .finally(() => {
+        this.planning--;
+        call.markPlanned();
+        if (this.planning === 0) for (const lane of this.lanes) this.kick(lane);
+      });
+    const result = this.resultOf(call, this.lastResult);
+    this.lastResult = result.catch(() => undefined);
+    return result;
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const reason = this.notDelivered("sink closed before these lines were sent", 0, false);
-      for (const call of this.calls) this.stopCall(call, reason);
-      await this.queue;
+      this.stopGeneration(this.notDelivered("sink closed before these lines were sent", 0, false));
+      await this.lastResult;
       await this.client.close();
       this.transport.close();
       unregisterClientLogging(this.logRoute);
@@ -147,196 +194,206 @@ class RemoteSink implements Sink {
     return this.closing;
   }
 
-  private async runCall(lines: readonly string[]): Promise<WriteResult> {
-    const n = lines.length;
-    const outcomes = new Array<LineOutcome>(n);
-    const call: Call = {
-      lines,
-      outcomes,
-      stop: new AbortController(),
-      stopped: undefined,
-      halted: undefined,
-      requests: 0,
-      probe: this.halted === undefined ? undefined : createProbe(),
-    };
-    if (this.closing) {
-      const closed = this.notDelivered("sink closed before these lines were sent", 0, false);
-      outcomes.fill(closed);
-      return summariseOutcomes(call.outcomes, call.halted, call.requests);
-    }
-    for (let i = 0; i < n; i++) {
-      if (typeof lines[i] !== "string") {
-        throw new SinkError(
-          "INVALID_ARGUMENT",
-          `write: line ${i}: expected a string, got ${typeof lines[i]}`,
-        );
-      }
-    }
-    this.calls.add(call);
+  /** The call's result, once its lines all have outcomes and the calls before it have resolved. */
+  private async resultOf(call: Call, previous: Promise<unknown>): Promise<WriteResult> {
     try {
-      await this.planAndSend(call);
+      await call.done;
     } finally {
-      this.calls.delete(call);
-    }
-    if (call.halted !== undefined) {
-      this.halted = call.halted;
-    } else if (this.halted !== undefined && outcomes.some((o) => o.kind === "delivered")) {
-      this.opts.logger.info?.(`resumed: a write succeeded after ${this.halted}`);
-      this.halted = undefined;
+      await previous;
+      this.unanswered.delete(call);
     }
     return summariseOutcomes(call.outcomes, call.halted, call.requests);
   }
 
   /**
-   * Plans the call in slices and starts each lane's first request as soon as its batch is full, so the
-   * network and gzip (on libuv's threads) overlap the planning of later lines.
+   * Hands the call's lines to the lanes, in slices so that full batches leave while later lines are
+   * planned. A call that fits in one request and finds the lanes idle goes as one request instead of
+   * one per lane; the calls after it wait for its answer.
    */
-  private async planAndSend(call: Call): Promise<void> {
-    const { lines } = call;
-    const limits = { batchLines: this.opts.batchLines, batchBytes: this.batchBytes };
-    const laneCount = lanesFor(lines, this.opts.maxInFlight, limits);
-    const lanes: Lane[] = Array.from({ length: laneCount }, () => ({
-      queue: [],
-      active: false,
-      running: undefined,
-      held: undefined,
-    }));
-    const planner = new BatchPlanner(lines, laneCount, limits, (l, batch) => {
-      const lane = lanes[l]!;
-      if (lane.held) {
-        fill(call.outcomes, batch, lane.held);
-        return;
-      }
-      lane.queue.push(batch);
-      if (!lane.active) {
-        // `active` is set before the loop starts and cleared when it ends, even if it ends at once.
-        lane.active = true;
-        lane.running = this.runLane(call, lane);
-      }
-    });
-    const slice = Math.max(PLAN_SLICE_LINES, this.opts.batchLines);
+  private async plan(call: Call): Promise<void> {
+    const { lines, generation } = call;
+    if (generation.stopped) return call.settleFrom(0, generation.stopped);
+    if (this.planning === 1 && this.lanesIdle() && fitsOneBatch(lines, this.limits)) {
+      return this.sendAlone(call);
+    }
+    const slice = PLAN_SLICE_LINES;
     for (let from = 0; from < lines.length; from += slice) {
       if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-      planner.add(from, Math.min(lines.length, from + slice));
+      if (generation.stopped) return call.settleFrom(from, generation.stopped);
+      this.planner.add(call, lines, from, Math.min(lines.length, from + slice));
     }
-    planner.finish();
-    for (const i of planner.skipped) call.outcomes[i] = DELIVERED;
-    await Promise.all(lanes.flatMap((lane) => (lane.running ? [lane.running] : [])));
   }
 
-  private async runLane(call: Call, lane: Lane): Promise<void> {
-    // Batches of one lane go one after another: a later batch may hold later points of the same series.
-    // While one is in flight, the next is joined and gzipped, so it leaves the moment the answer comes.
+  private lanesIdle(): boolean {
+    return this.lanes.every(
+      (lane) =>
+        !lane.running &&
+        lane.held === undefined &&
+        lane.ready.length === 0 &&
+        this.planner.openLines(lane.index) === 0,
+    );
+  }
+
+  private async sendAlone(call: Call): Promise<void> {
+    const indices: number[] = [];
+    for (let i = 0; i < call.lines.length; i++) {
+      if (isSkippableLine(call.lines[i]!)) call.settle(i, DELIVERED);
+      else indices.push(i);
+    }
+    if (indices.length === 0) return;
+    const held = await this.sendPiece([{ owner: call, indices }]);
+    // Its lines span every lane: each lane holds back later points of their series.
+    if (held) for (const lane of this.lanes) lane.held ??= this.heldBehind(held);
+  }
+
+  private enqueue(lane: Lane, piece: CallPiece): void {
+    lane.ready.push(piece);
+    this.kick(lane);
+  }
+
+  private kick(lane: Lane): void {
+    if (lane.running) return;
+    if (lane.ready.length === 0 && (this.planning > 0 || this.planner.openLines(lane.index) === 0)) return;
+    lane.running = true;
+    this.runLane(lane).catch((error: unknown) => {
+      for (const call of this.unanswered) call.abort(error);
+    });
+  }
+
+  /** The lane's next request: a full batch, or, once nothing is left to plan, whatever is open. */
+  private nextPiece(lane: Lane): CallPiece | undefined {
+    return lane.ready.shift() ?? (this.planning === 0 ? this.planner.take(lane.index) : undefined);
+  }
+
+  private async runLane(lane: Lane): Promise<void> {
+    // While one request is in flight, the next body is encoded and gzipped, so it leaves the moment the
+    // answer comes.
     let next: Prepared | undefined;
     try {
-      for (let batch = lane.queue.shift(); batch !== undefined; batch = lane.queue.shift()) {
-        if (lane.held) {
-          fill(call.outcomes, batch, lane.held);
+      for (let piece = this.nextPiece(lane); piece !== undefined; piece = this.nextPiece(lane)) {
+        const generation = generationOf(piece);
+        const stop = generation.stopped ?? lane.held;
+        if (stop) {
+          settlePiece(piece, stop);
           continue;
         }
-        const prepared = next?.batch === batch ? next : this.prepare(call, batch, false);
+        const prepared = next?.piece === piece ? next : this.prepare(piece);
         next = undefined;
-        const sending = this.sendPiece(call, batch, prepared);
-        const upcoming = lane.queue[0];
-        if (upcoming !== undefined && !call.stopped) next = this.prepare(call, upcoming, true);
+        const sending = this.sendPiece(piece, prepared);
+        const upcoming = lane.ready[0];
+        if (upcoming !== undefined && !generationOf(upcoming).stopped) next = this.prepare(upcoming);
         const held = await sending;
-        if (held) {
-          lane.held = this.notDelivered(
-            `held back behind lines of the same series that were not delivered: ${held.reason}`,
-            held.retryAt - this.opts.now(),
-            false,
-          );
-        }
+        if (held) lane.held ??= this.heldBehind(held);
       }
     } finally {
-      if (next) this.transport.discard(next.body);
-      lane.active = false;
+      if (next) this.transport.discard(next.key);
+      lane.running = false;
     }
   }
 
-  private prepare(call: Call, batch: Batch, ahead: boolean): Prepared {
-    const body = joinLines(call.lines, batch);
-    if (ahead) this.transport.prepare(body, this.opts.gzipThresholdBytes);
-    return { batch, body };
+  private heldBehind(held: NotDeliveredOutcome): NotDeliveredOutcome {
+    return this.notDelivered(
+      `held back behind lines of the same series that were not delivered: ${held.reason}`,
+      held.retryAt - this.opts.now(),
+      false,
+    );
+  }
+
+  private prepare(piece: CallPiece): Prepared {
+    const body = encodePiece(piece);
+    const key = `edr-sink body ${++this.bodies}`;
+    this.transport.prepare(key, body, this.opts.gzipThresholdBytes);
+    return { piece, key, bytes: body.length };
   }
 
   /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
-  private async sendPiece(
-    call: Call,
-    piece: Batch,
-    prepared?: Prepared,
-  ): Promise<NotDeliveredOutcome | undefined> {
+  private async sendPiece(piece: CallPiece, prepared?: Prepared): Promise<NotDeliveredOutcome | undefined> {
+    const body = prepared ?? this.prepare(piece);
+    try {
+      return await this.sendPrepared(piece, body);
+    } finally {
+      this.transport.discard(body.key);
+    }
+  }
+
+  private async sendPrepared(piece: CallPiece, body: Prepared): Promise<NotDeliveredOutcome | undefined> {
+    const generation = generationOf(piece);
     let attempt = 0;
-    const body = prepared?.body ?? joinLines(call.lines, piece);
     let probe: Probe | undefined;
-    if (call.probe !== undefined) {
-      if (call.probe.taken) await call.probe.answered;
+    if (generation.probe !== undefined) {
+      if (generation.probe.taken) await generation.probe.answered;
       else {
-        probe = call.probe;
+        probe = generation.probe;
         probe.taken = true;
       }
     }
     for (;;) {
-      if (call.stopped) {
-        fill(call.outcomes, piece, call.stopped);
-        return call.stopped;
+      if (generation.stopped) {
+        settlePiece(piece, generation.stopped);
+        return generation.stopped;
       }
       attempt++;
-      const answer = await this.post(body);
-      call.requests++;
+      const answer = await this.post(body.key);
+      countRequest(piece);
       if (probe !== undefined) {
         // Whatever the answer, the others may go: a second halt stops them through `stopped`.
-        call.probe = undefined;
+        generation.probe = undefined;
         probe.resolve();
         probe = undefined;
       }
+      const lineCount = pieceLength(piece);
       const decision = decideRetry(
         {
           status: answer.status,
           headers: answer.headers,
           failure: answer.failure,
           attempt,
-          lineCount: piece.length,
+          lineCount,
           writeApi: this.opts.writeApi,
         },
         this.policy,
       );
       switch (decision.action) {
         case "deliver":
-          fill(call.outcomes, piece, DELIVERED);
+          settlePiece(piece, DELIVERED);
+          if (this.halted !== undefined && !generation.stopped) {
+            this.opts.logger.info?.(`resumed: a write succeeded after ${this.halted}`);
+            this.halted = undefined;
+          }
           return undefined;
         case "wait":
           this.opts.logger.debug?.(
-            `retrying ${piece.length} lines in ${decision.afterMs} ms after ${describeAnswer(answer)} (attempt ${attempt})`,
+            `retrying ${lineCount} lines in ${decision.afterMs} ms after ${describeAnswer(answer)} (attempt ${attempt})`,
           );
-          await this.opts.sleep(decision.afterMs, call.stop.signal);
+          await this.opts.sleep(decision.afterMs, generation.stop.signal);
           continue;
         case "give_up": {
           const reason = `${describeAnswer(answer)}; gave up after ${attempt} attempt${attempt === 1 ? "" : "s"}`;
-          this.opts.logger.warn(`${piece.length} lines not delivered: ${reason}`);
+          this.opts.logger.warn(`${lineCount} lines not delivered: ${reason}`);
           const outcome = this.notDelivered(reason, decision.afterMs, answer.mayBeStored);
-          fill(call.outcomes, piece, outcome);
+          settlePiece(piece, outcome);
           return outcome;
         }
         case "split":
-          this.learnSizeLimit(body);
-          return this.sendHalves(call, piece);
+          this.learnSizeLimit(body.bytes);
+          return this.sendHalves(piece);
         case "bisect":
-          return this.sendHalves(call, piece);
+          return this.sendHalves(piece);
         case "partial":
-          return this.applyPartial(call, piece, answer);
+          return this.applyPartial(piece, answer);
         case "reject":
-          fill(call.outcomes, piece, rejected(answer));
+          settlePiece(piece, rejected(answer));
           return undefined;
         case "halt": {
           const reason = `halted: ${describeAnswer(answer)}`;
-          if (call.halted === undefined) {
-            call.halted = reason;
+          if (!generation.stopped) {
+            this.halted = reason;
             this.opts.logger.warn(`${reason}; nothing more is sent until a write succeeds`);
-            this.stopCall(call, this.notDelivered(reason, this.opts.haltPauseMs, false));
+            this.stopGeneration(this.notDelivered(reason, this.opts.haltPauseMs, false), reason);
           }
           const outcome = this.notDelivered(reason, this.opts.haltPauseMs, answer.mayBeStored);
-          fill(call.outcomes, piece, outcome);
+          for (const segment of piece) segment.owner.halted ??= reason;
+          settlePiece(piece, outcome);
           return outcome;
         }
       }
@@ -344,59 +401,61 @@ class RemoteSink implements Sink {
   }
 
   /**
-   * A 413 on `body`: later batches are planned at most half its size, but never under 64 KiB, so that a
-   * stray 413 (a proxy's hiccup) cannot shrink every later request to a few lines.
+   * A 413 on a body of `bytes`: later batches are planned at most half its size, but never under 64 KiB,
+   * so that a stray 413 (a proxy's hiccup) cannot shrink every later request to a few lines.
    */
-  private learnSizeLimit(body: string): void {
-    const half = Math.max(MIN_LEARNED_BATCH_BYTES, Math.floor(Buffer.byteLength(body) / 2));
-    if (half >= this.batchBytes) return;
-    this.batchBytes = half;
+  private learnSizeLimit(bytes: number): void {
+    const half = Math.max(MIN_LEARNED_BATCH_BYTES, Math.floor(bytes / 2));
+    if (half >= this.limits.batchBytes) return;
+    this.limits.batchBytes = half;
     this.opts.logger.warn(
       `the remote refused a ${half * 2}-byte body (413): batches are now at most ${half} bytes`,
     );
   }
 
-  private async sendHalves(call: Call, piece: Batch): Promise<NotDeliveredOutcome | undefined> {
-    const mid = piece.length >>> 1;
-    const right = piece.slice(mid);
-    const held = await this.sendPiece(call, piece.slice(0, mid));
+  private async sendHalves(piece: CallPiece): Promise<NotDeliveredOutcome | undefined> {
+    const [left, right] = splitPiece(piece, pieceLength(piece) >>> 1);
+    const held = await this.sendPiece(left);
     if (held) {
-      fill(call.outcomes, right, held);
+      settlePiece(right, held);
       return held;
     }
-    return this.sendPiece(call, right);
+    return this.sendPiece(right);
   }
 
-  private async applyPartial(
-    call: Call,
-    piece: Batch,
-    answer: Answer,
-  ): Promise<NotDeliveredOutcome | undefined> {
-    const sent = piece.map((i) => call.lines[i]!);
-    const listed = parsePartialWrite(answer.body, sent);
+  private async applyPartial(piece: CallPiece, answer: Answer): Promise<NotDeliveredOutcome | undefined> {
+    const listed = parsePartialWrite(answer.body, pieceLines(piece));
     if (!listed) {
       // A 400 whose body does not name the lines: find them by halving, as on v1/v2.
-      if (piece.length > 1) return this.sendHalves(call, piece);
-      fill(call.outcomes, piece, rejected(answer));
+      if (pieceLength(piece) > 1) return this.sendHalves(piece);
+      settlePiece(piece, rejected(answer));
       return undefined;
     }
-    const rest: number[] = [];
-    for (let k = 0; k < piece.length; k++) {
-      const message = listed.rejected.get(k);
-      if (message === undefined) rest.push(piece[k]!);
-      else
-        call.outcomes[piece[k]!] = { kind: "rejected", status: answer.status, message: this.redact(message) };
+    const rest: CallPiece = [];
+    let k = 0;
+    for (const { owner, indices } of piece) {
+      const kept: number[] = [];
+      for (const index of indices) {
+        const message = listed.rejected.get(k++);
+        if (message === undefined) kept.push(index);
+        else owner.settle(index, { kind: "rejected", status: answer.status, message: this.redact(message) });
+      }
+      if (kept.length > 0) rest.push({ owner, indices: kept });
     }
     if (listed.kind === "partial") {
-      fill(call.outcomes, rest, DELIVERED);
+      settlePiece(rest, DELIVERED);
       return undefined;
     }
-    return rest.length > 0 ? this.sendPiece(call, rest) : undefined;
+    return rest.length > 0 ? this.sendPiece(rest) : undefined;
   }
 
-  private async post(body: string): Promise<Answer> {
+  /**
+   * Sends the body registered under `key` through the client, which builds the request options and turns
+   * the answer into an HttpError; the transport swaps the key for the encoded body.
+   */
+  private async post(key: string): Promise<Answer> {
     try {
-      await withClientLogging(this.logRoute, () => this.client.write(body, this.opts.database));
+      await withClientLogging(this.logRoute, () => this.client.write(key, this.opts.database));
       return STORED;
     } catch (error) {
       return answerFromError(error, this.redact);
@@ -412,29 +471,27 @@ class RemoteSink implements Sink {
     });
   }
 
-  private stopCall(call: Call, outcome: NotDeliveredOutcome): void {
-    if (call.stopped) return;
-    call.stopped = outcome;
-    call.stop.abort();
+  /**
+   * Stops every call written so far: pending waits end, batches waiting in the lanes get `outcome`, and
+   * requests in flight keep their real answer. Calls written later start a new generation, which, after
+   * a halt, first sends one request alone.
+   */
+  private stopGeneration(outcome: NotDeliveredOutcome, halted?: string): void {
+    const stopped = this.generation;
+    stopped.stopped = outcome;
+    stopped.stop.abort();
+    this.generation = createGeneration(halted !== undefined);
+    for (const call of this.unanswered) {
+      if (call.generation === stopped && !call.settled) call.halted ??= halted;
+    }
+    for (const lane of this.lanes) {
+      for (const piece of lane.ready.splice(0)) settlePiece(piece, outcome);
+      const open = this.planner.take(lane.index);
+      if (open) settlePiece(open, outcome);
+    }
   }
 }
 
 function rejected(answer: Answer): RejectedOutcome {
   return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
-}
-
-function createProbe(): Probe {
-  let resolve = (): void => undefined;
-  const answered = new Promise<void>((r) => (resolve = r));
-  return { taken: false, answered, resolve };
-}
-
-/**
- * The request body: the lines joined by newlines. Built by concatenation, which V8 keeps as a rope until
- * `Buffer.from` flattens it once; measured faster than collecting the lines into an array and joining.
- */
-function joinLines(lines: readonly string[], piece: Batch): string {
-  let body = lines[piece[0]!]!;
-  for (let k = 1; k < piece.length; k++) body = body + "\n" + lines[piece[k]!]!;
-  return body;
 }

@@ -3,6 +3,7 @@ import { mulberry32, startInfluxDB3Server } from "edr-testkit";
 import type { InfluxDB3TestServer, StoredPoint } from "edr-testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSink } from "../src/index.js";
+import type { WriteResult } from "../src/index.js";
 import { startChaosProxy } from "./chaos-proxy.js";
 import type { ChaosProxy } from "./chaos-proxy.js";
 import { recordingLogger } from "./helpers.js";
@@ -23,11 +24,12 @@ describe("soak: 30% of requests fail at random with random statuses", () => {
   });
 
   it.each([
-    ["v3", 100_000],
-    ["v2", 10_000],
+    ["v3", 100_000, 1],
+    ["v3", 100_000, 3],
+    ["v2", 10_000, 1],
   ] as const)(
-    `%s, %i lines: exactly the good lines stored, in order per series, every line accounted for (seed ${SEED})`,
-    async (writeApi, LINES) => {
+    `%s, %i lines, %i call(s) unanswered at once: exactly the good lines stored, in order per series, every line accounted for (seed ${SEED})`,
+    async (writeApi, LINES, WINDOW) => {
       server.reset();
       proxy.faults.clear();
       const random = mulberry32(SEED + 1);
@@ -55,21 +57,32 @@ describe("soak: 30% of requests fail at random with random statuses", () => {
         sleep: async () => undefined,
       });
 
-      // A queue's view: what is not delivered yet goes out again, ahead of newer lines.
+      // A queue's view: up to WINDOW calls unanswered at once; what is not delivered goes out again,
+      // ahead of newer lines, once the calls already written have answered.
       const final = new Map<number, "delivered" | "rejected">();
       let pending: number[] = [];
       let next = 0;
       let calls = 0;
       let heldBack = 0;
-      while ((next < LINES || pending.length > 0) && calls < 2000) {
-        const take = Math.min(LINES - next, 5000);
-        const indices = [...pending, ...Array.from({ length: take }, (_, k) => next + k)];
-        next += take;
-        const result = await sink.write(indices.map((i) => lines[i]!));
+      const window: { indices: number[]; result: Promise<WriteResult> }[] = [];
+      const send = (indices: number[]) => {
         calls++;
+        window.push({ indices, result: sink.write(indices.map((i) => lines[i]!)) });
+      };
+      while ((next < LINES || pending.length > 0 || window.length > 0) && calls < 2000) {
+        if (window.length === 0 && pending.length > 0) {
+          send(pending);
+          pending = [];
+        }
+        while (pending.length === 0 && window.length < WINDOW && next < LINES) {
+          const take = Math.min(LINES - next, 5000);
+          send(Array.from({ length: take }, (_, k) => next + k));
+          next += take;
+        }
+        const { indices, result: answer } = window.shift()!;
+        const result = await answer;
         expect(result.outcomes).toHaveLength(indices.length);
         expect(result.delivered + result.rejected + result.notDelivered).toBe(indices.length);
-        pending = [];
         result.outcomes.forEach((o, k) => {
           const i = indices[k]!;
           expect(final.has(i)).toBe(false);
