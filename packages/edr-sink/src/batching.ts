@@ -45,6 +45,12 @@ export interface Segment<Owner> {
  */
 export type Piece<Owner> = Segment<Owner>[];
 
+/** A lane's batch as planned: its lines, and the exact size of their body (UTF-8, newline-separated). */
+export interface PlannedBatch<Owner> {
+  readonly piece: Piece<Owner>;
+  readonly bytes: number;
+}
+
 /**
  * Cuts lines into lanes by series (one series always travels in one lane, in order) and each lane into
  * batches bounded by lines and bytes, handing each batch to `onFull` as soon as it is full, so that the
@@ -64,7 +70,7 @@ export class BatchPlanner<Owner> {
   constructor(
     readonly laneCount: number,
     readonly limits: BatchLimits,
-    private readonly onFull: (lane: number, piece: Piece<Owner>) => void,
+    private readonly onFull: (lane: number, batch: PlannedBatch<Owner>) => void,
     private readonly onSkip: (owner: Owner, index: number) => void,
   ) {
     this.counts = new Float64Array(laneCount);
@@ -113,14 +119,16 @@ export class BatchPlanner<Owner> {
   }
 
   /** Takes `lane`'s open batch (full or not), or undefined when it has no lines. */
-  take(lane: number): Piece<Owner> | undefined {
+  take(lane: number): PlannedBatch<Owner> | undefined {
     const piece = this.open[lane]!;
     if (piece.length === 0) return undefined;
+    // Every line was counted with its newline; the body has one newline fewer.
+    const bytes = this.bytes[lane]! - 1;
     this.open[lane] = [];
     this.tails[lane] = undefined;
     this.counts[lane] = 0;
     this.bytes[lane] = 0;
-    return piece;
+    return { piece, bytes };
   }
 }
 
@@ -145,11 +153,11 @@ export function planBatches(lines: readonly string[], maxInFlight: number, limit
   const laneCount = lanesFor(lines, maxInFlight, limits);
   const lanes: Batch[][] = Array.from({ length: laneCount }, () => []);
   const skipped: number[] = [];
-  const toBatch = (piece: Piece<null>): Batch => piece[0]!.indices;
+  const toBatch = (planned: PlannedBatch<null>): Batch => planned.piece[0]!.indices;
   const planner = new BatchPlanner<null>(
     laneCount,
     limits,
-    (lane, piece) => lanes[lane]!.push(toBatch(piece)),
+    (lane, planned) => lanes[lane]!.push(toBatch(planned)),
     (_, index) => skipped.push(index),
   );
   planner.add(null, lines, 0, lines.length);

@@ -120,15 +120,12 @@ const NEWLINE = 0x0a;
 
 /**
  * The request body: the lines as UTF-8 separated by newlines, written straight into one Buffer of the
- * exact size. Joining a 6 MiB body as a string first left two strings per line for the garbage
- * collector, whose pauses held up the answers of the other lanes.
+ * exact size (`bytes`, which the planner has counted already, or counted here). Joining a 6 MiB body as
+ * a string first left two strings per line for the garbage collector, whose pauses held up the answers
+ * of the other lanes.
  */
-export function encodePiece(piece: CallPiece): Buffer {
-  let size = -1;
-  for (const { owner, indices } of piece) {
-    for (let k = 0; k < indices.length; k++) size += Buffer.byteLength(owner.lines[indices[k]!]!) + 1;
-  }
-  const body = Buffer.allocUnsafe(Math.max(0, size));
+export function encodePiece(piece: CallPiece, bytes = bodyBytes(piece)): Buffer {
+  const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   let first = true;
   for (const { owner, indices } of piece) {
@@ -138,7 +135,17 @@ export function encodePiece(piece: CallPiece): Buffer {
       at += body.write(owner.lines[indices[k]!]!, at, "utf8");
     }
   }
+  if (at !== bytes) throw new Error(`[edr-sink] a body planned at ${bytes} bytes encoded to ${at}`);
   return body;
+}
+
+/** The size of a piece's body: UTF-8 bytes of its lines and the newlines between them. */
+function bodyBytes(piece: CallPiece): number {
+  let size = -1;
+  for (const { owner, indices } of piece) {
+    for (let k = 0; k < indices.length; k++) size += Buffer.byteLength(owner.lines[indices[k]!]!) + 1;
+  }
+  return Math.max(0, size);
 }
 
 /** The first `count` lines of `piece` and the rest, as two pieces. */

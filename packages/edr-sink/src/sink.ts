@@ -2,7 +2,7 @@ import { InfluxDBClient } from "@influxdata/influxdb3-client";
 import { STORED, answerFromError, describeAnswer } from "./answer.js";
 import type { Answer } from "./answer.js";
 import { BatchPlanner, fitsOneBatch, isSkippableLine } from "./batching.js";
-import type { BatchLimits } from "./batching.js";
+import type { BatchLimits, PlannedBatch } from "./batching.js";
 import {
   Call,
   countRequest,
@@ -65,7 +65,7 @@ interface Prepared {
 interface Lane {
   readonly index: number;
   /** Full batches waiting, in order. */
-  readonly ready: CallPiece[];
+  readonly ready: PlannedBatch<Call>[];
   /** True while `runLane` is sending. */
   running: boolean;
   /**
@@ -137,7 +137,7 @@ class RemoteSink implements Sink {
     this.planner = new BatchPlanner<Call>(
       opts.maxInFlight,
       this.limits,
-      (lane, piece) => this.enqueue(this.lanes[lane]!, piece),
+      (lane, batch) => this.enqueue(this.lanes[lane]!, batch),
       (call, index) => call.settle(index, DELIVERED),
     );
     this.generation = createGeneration(false);
@@ -246,8 +246,8 @@ class RemoteSink implements Sink {
     if (held) for (const lane of this.lanes) lane.held ??= this.heldBehind(held);
   }
 
-  private enqueue(lane: Lane, piece: CallPiece): void {
-    lane.ready.push(piece);
+  private enqueue(lane: Lane, batch: PlannedBatch<Call>): void {
+    lane.ready.push(batch);
     this.kick(lane);
   }
 
@@ -261,7 +261,7 @@ class RemoteSink implements Sink {
   }
 
   /** The lane's next request: a full batch, or, once nothing is left to plan, whatever is open. */
-  private nextPiece(lane: Lane): CallPiece | undefined {
+  private nextBatch(lane: Lane): PlannedBatch<Call> | undefined {
     return lane.ready.shift() ?? (this.planning === 0 ? this.planner.take(lane.index) : undefined);
   }
 
@@ -270,18 +270,20 @@ class RemoteSink implements Sink {
     // answer comes.
     let next: Prepared | undefined;
     try {
-      for (let piece = this.nextPiece(lane); piece !== undefined; piece = this.nextPiece(lane)) {
-        const generation = generationOf(piece);
-        const stop = generation.stopped ?? lane.held;
+      for (let batch = this.nextBatch(lane); batch !== undefined; batch = this.nextBatch(lane)) {
+        const { piece } = batch;
+        const stop = generationOf(piece).stopped ?? lane.held;
         if (stop) {
           settlePiece(piece, stop);
           continue;
         }
-        const prepared = next?.piece === piece ? next : this.prepare(piece);
+        const prepared = next?.piece === piece ? next : this.prepare(piece, batch.bytes);
         next = undefined;
         const sending = this.sendPiece(piece, prepared);
         const upcoming = lane.ready[0];
-        if (upcoming !== undefined && !generationOf(upcoming).stopped) next = this.prepare(upcoming);
+        if (upcoming !== undefined && !generationOf(upcoming.piece).stopped) {
+          next = this.prepare(upcoming.piece, upcoming.bytes);
+        }
         const held = await sending;
         if (held) lane.held ??= this.heldBehind(held);
       }
@@ -299,8 +301,8 @@ class RemoteSink implements Sink {
     );
   }
 
-  private prepare(piece: CallPiece): Prepared {
-    const body = encodePiece(piece);
+  private prepare(piece: CallPiece, bytes?: number): Prepared {
+    const body = encodePiece(piece, bytes);
     const key = `edr-sink body ${++this.bodies}`;
     this.transport.prepare(key, body, this.opts.gzipThresholdBytes);
     return { piece, key, bytes: body.length };
@@ -485,9 +487,9 @@ class RemoteSink implements Sink {
       if (call.generation === stopped && !call.settled) call.halted ??= halted;
     }
     for (const lane of this.lanes) {
-      for (const piece of lane.ready.splice(0)) settlePiece(piece, outcome);
+      for (const batch of lane.ready.splice(0)) settlePiece(batch.piece, outcome);
       const open = this.planner.take(lane.index);
-      if (open) settlePiece(open, outcome);
+      if (open) settlePiece(open.piece, outcome);
     }
   }
 }

@@ -53,6 +53,19 @@ describe("calls written while a request is in flight", () => {
   });
 });
 
+describe("bodies planned by lanes", () => {
+  it("carry multi-byte lines intact (the planner's byte count sizes the body)", async () => {
+    const sink = ctx.open({ maxInFlight: 2, batchLines: 3 });
+    const lines = ["é", "日本", "😀", "a\\ b", "ß"].flatMap((tag, t) =>
+      [0, 1, 2].map((s) => `m,s=${tag}${s} v="${tag}…${"ü".repeat(t)}" ${t}`),
+    );
+    const [a, b] = await Promise.all([sink.write(lines.slice(0, 7)), sink.write(lines.slice(7))]);
+    expect(a.delivered + b.delivered).toBe(lines.length);
+    const sent = ctx.server.requests.flatMap((r) => r.body.split("\n"));
+    expect([...sent].sort()).toEqual([...lines].sort());
+  });
+});
+
 describe("results", () => {
   it("resolve in call order, even when a later call is answered first", async () => {
     const slow = seriesInLane(0, 2, "slow");
