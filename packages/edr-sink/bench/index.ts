@@ -1,6 +1,7 @@
 // pnpm bench: throughput of the sink to the edr-testkit server on loopback, beside a plain http.request
 // loop doing the same work (join, gzip, POST, same batches and concurrency) in the same run, and under
-// InfluxDB 3's ~1 s write latency. Prints one JSON line per figure; best of RUNS runs (the machine is shared).
+// InfluxDB 3's ~1 s write latency, both as a stream of overlapping calls (a replicator draining its queue)
+// and as one call. Prints one JSON line per figure; best of RUNS runs (the machine is shared).
 import * as http from "node:http";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
@@ -17,6 +18,7 @@ const NULL_LATENCY_LINES = Number(process.env.NULL_LATENCY_LINES ?? 1_600_000);
 const STREAM_LINES = Number(process.env.STREAM_LINES ?? 1_600_000);
 /** A replicator's chunk: one queue read, one `write` call. */
 const STREAM_CALL_LINES = 100_000;
+/** Calls unanswered at once: 2 x maxInFlight x batchLines lines, as the README advises. */
 const STREAM_WINDOW = 8;
 const SERIES = 1000;
 

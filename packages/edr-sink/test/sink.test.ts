@@ -93,7 +93,7 @@ describe("write", () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
-  it("runs calls one after another", async () => {
+  it("keeps the points of a series in call order when calls overlap", async () => {
     const sink = ctx.open({ token: TOKEN });
     const [a, b] = await Promise.all([sink.write(["m v=1 1"]), sink.write(["m v=2 1"])]);
     expect(a.delivered + b.delivered).toBe(2);
