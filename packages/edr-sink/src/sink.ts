@@ -45,7 +45,10 @@ export interface Sink {
 
 /** The smallest `batchBytes` a 413 can teach the sink. */
 const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
-/** Lines planned between two turns of the event loop. */
+/**
+ * Lines planned between two turns of the event loop: a few milliseconds, so that answers and finished
+ * gzips of the lanes are not kept waiting while a burst of calls is planned.
+ */
 const PLAN_SLICE_LINES = 10_000;
 
 /** A piece whose body is encoded (and gzipped) and registered with the transport under `key`. */
@@ -216,11 +219,10 @@ class RemoteSink implements Sink {
     if (this.planning === 1 && this.lanesIdle() && fitsOneBatch(lines, this.limits)) {
       return this.sendAlone(call);
     }
-    const slice = PLAN_SLICE_LINES;
-    for (let from = 0; from < lines.length; from += slice) {
+    for (let from = 0; from < lines.length; from += PLAN_SLICE_LINES) {
       if (from > 0) await new Promise((resolve) => setImmediate(resolve));
       if (generation.stopped) return call.settleFrom(from, generation.stopped);
-      this.planner.add(call, lines, from, Math.min(lines.length, from + slice));
+      this.planner.add(call, lines, from, Math.min(lines.length, from + PLAN_SLICE_LINES));
     }
   }
 
