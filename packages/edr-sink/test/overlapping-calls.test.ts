@@ -182,3 +182,22 @@ describe("a halt", () => {
     expect(sink.halted).toBeUndefined();
   });
 });
+
+describe("close", () => {
+  it("answers every call already written: waits end, unsent lines come back not delivered", async () => {
+    const sink = ctx.open({ sleep: undefined, maxInFlight: 2, batchLines: 5 });
+    ctx.server.faults.failAll({ status: 503, retryAfter: 600 });
+    const pending = [0, 1, 2].map((c) => sink.write(linesOf(`c${c}`, 0, 12)));
+    while (ctx.server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await sink.close();
+    const results = await Promise.all(pending);
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const r of results) {
+      expect(r).toMatchObject({ delivered: 0, rejected: 0, notDelivered: 12 });
+      expect(r.outcomes.every((o) => o.kind === "not_delivered")).toBe(true);
+    }
+    const reasons = new Set(results.flatMap((r) => r.outcomes.map((o) => (o as { reason: string }).reason)));
+    expect(reasons).toContain("sink closed before these lines were sent");
+  });
+});
