@@ -13,3 +13,11 @@ export interface StoredPoint {
   fields: Record<string, StoredField>;
   timeNs: bigint;
 }
+
+/**
+ * An empty record for names read from line protocol. It has no prototype, so a tag or field named
+ * `__proto__` (valid line protocol) is stored as a name like any other instead of setting the prototype.
+ */
+export function nameRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}

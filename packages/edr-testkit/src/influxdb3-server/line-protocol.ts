@@ -1,3 +1,4 @@
+import { nameRecord } from "../stored-point.js";
 import type { StoredField } from "../stored-point.js";
 
 /** A line parsed from a write body, before the schema is checked. */
@@ -123,7 +124,7 @@ class LineParser {
 
   parse(): ParsedLine {
     const measurement = this.identifier(MEASUREMENT, "measurement");
-    const tags: Record<string, string> = {};
+    const tags = nameRecord<string>();
     while (this.s[this.pos] === ",") {
       this.pos++;
       const key = this.identifier(KEY, "tag key");
@@ -133,7 +134,7 @@ class LineParser {
       tags[key] = value;
     }
     this.spaces("a space before the fields");
-    const fields: Record<string, StoredField> = {};
+    const fields = nameRecord<StoredField>();
     for (;;) {
       const key = this.identifier(KEY, "field key");
       this.expect("=", `field key "${key}"`);

@@ -1,3 +1,4 @@
+import { nameRecord } from "../stored-point.js";
 import { FIELD_TYPE_NAMES, sameBytes, type LineScan } from "./line-scan.js";
 import type { PendingSchema, Storage } from "./storage.js";
 
@@ -73,11 +74,10 @@ function names(b: Buffer, starts: Int32Array, ends: Int32Array, count: number): 
 
 /**
  * Indexes of the names in the order the strict path checks (and so creates) them: `Object.keys` of the
- * parsed line's plain objects, which puts integer-like keys first (column order shows in
- * information_schema) and has no `__proto__` (an assignment to it sets the prototype instead).
+ * parsed line's records, which puts integer-like keys first (column order shows in information_schema).
  */
 function keyOrder(keys: readonly string[]): number[] {
-  const index: Record<string, number> = {};
+  const index = nameRecord<number>();
   keys.forEach((key, i) => (index[key] = i));
   return Object.values(index);
 }

@@ -84,6 +84,24 @@ describe("POST /api/v3/write_lp", () => {
     expect(server.points("d")[0]?.timeNs).toBe(expected);
   });
 
+  it("keeps a tag or a field named __proto__ like any other name, on the strict and fast paths", async () => {
+    // Each second line has its table's shape already, so it goes through the shape cache's fast path.
+    const body = ["t,__proto__=a v=1 1", "t,__proto__=b v=2 2", "f __proto__=1i 1", "f __proto__=2i 2"].join(
+      "\n",
+    );
+    expect(await post("/api/v3/write_lp?db=d&precision=nanosecond", body)).toMatchObject({ status: 204 });
+    expect(
+      server.points("d").map((p) => [p.measurement, Object.entries(p.tags), Object.entries(p.fields)]),
+    ).toEqual([
+      ["t", [["__proto__", "a"]], [["v", { type: "float", value: 1 }]]],
+      ["t", [["__proto__", "b"]], [["v", { type: "float", value: 2 }]]],
+      ["f", [], [["__proto__", { type: "integer", value: 1n }]]],
+      ["f", [], [["__proto__", { type: "integer", value: 2n }]]],
+    ]);
+    const res = await fetch(`${server.url}/api/v3/query_sql?db=d&q=${encodeURIComponent("SELECT * FROM t")}`);
+    expect(await res.text()).toContain('"__proto__":"b"');
+  });
+
   it("defaults to precision auto", async () => {
     await post("/api/v3/write_lp?db=d", "m f=1 1708976567");
     expect(server.points("d")[0]?.timeNs).toBe(1708976567_000_000_000n);

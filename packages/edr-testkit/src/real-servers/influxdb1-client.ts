@@ -1,5 +1,6 @@
 import { isLosslessNumber, parse } from "lossless-json";
 
+import { nameRecord } from "../stored-point.js";
 import type { StoredField, StoredPoint } from "../stored-point.js";
 import { RealServerError } from "./errors.js";
 
@@ -153,7 +154,7 @@ export async function readInfluxDB1Points(
     const types = await fieldTypes(url, db, name);
     const select = `SELECT * FROM ${quoteInfluxQLIdentifier(name)} GROUP BY *`;
     for (const series of await query(url, db, select)) {
-      const tags: Record<string, string> = {};
+      const tags = nameRecord<string>();
       for (const [key, value] of Object.entries(series.tags ?? {})) if (value !== "") tags[key] = value;
       const timeIndex = series.columns.indexOf("time");
       for (const row of series.values) {
@@ -164,7 +165,7 @@ export async function readInfluxDB1Points(
             `[edr-testkit] [influxdb1] ${select}: no ns time in a row`,
           );
         }
-        const fields: Record<string, StoredField> = {};
+        const fields = nameRecord<StoredField>();
         series.columns.forEach((column, index) => {
           const value = row[index];
           if (index === timeIndex || value === null || value === undefined) return;
