@@ -1,4 +1,4 @@
-import { nameRecord } from "../stored-point.js";
+import { setName } from "../stored-point.js";
 import type { StoredField } from "../stored-point.js";
 
 /** A line parsed from a write body, before the schema is checked. */
@@ -124,24 +124,24 @@ class LineParser {
 
   parse(): ParsedLine {
     const measurement = this.identifier(MEASUREMENT, "measurement");
-    const tags = nameRecord<string>();
+    const tags: Record<string, string> = {};
     while (this.s[this.pos] === ",") {
       this.pos++;
       const key = this.identifier(KEY, "tag key");
       this.expect("=", `tag key "${key}"`);
       const value = this.identifier(TAG_VALUE, `value of tag "${key}"`);
       if (Object.hasOwn(tags, key)) throw new LineError(`duplicate tag "${key}"`);
-      tags[key] = value;
+      setName(tags, key, value);
     }
     this.spaces("a space before the fields");
-    const fields = nameRecord<StoredField>();
+    const fields: Record<string, StoredField> = {};
     for (;;) {
       const key = this.identifier(KEY, "field key");
       this.expect("=", `field key "${key}"`);
       const value = this.fieldValue(key);
       if (Object.hasOwn(fields, key))
         throw new LineError(`field "${key}" appears more than once in the line`);
-      fields[key] = value;
+      setName(fields, key, value);
       if (this.s[this.pos] !== ",") break;
       this.pos++;
     }

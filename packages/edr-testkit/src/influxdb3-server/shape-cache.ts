@@ -1,4 +1,4 @@
-import { nameRecord } from "../stored-point.js";
+import { setName } from "../stored-point.js";
 import { FIELD_TYPE_NAMES, sameBytes, type LineScan } from "./line-scan.js";
 import type { PendingSchema, Storage } from "./storage.js";
 
@@ -77,8 +77,8 @@ function names(b: Buffer, starts: Int32Array, ends: Int32Array, count: number): 
  * parsed line's records, which puts integer-like keys first (column order shows in information_schema).
  */
 function keyOrder(keys: readonly string[]): number[] {
-  const index = nameRecord<number>();
-  keys.forEach((key, i) => (index[key] = i));
+  const index: Record<string, number> = {};
+  keys.forEach((key, i) => setName(index, key, i));
   return Object.values(index);
 }
 

@@ -1,6 +1,6 @@
 import { isLosslessNumber, parse } from "lossless-json";
 
-import { nameRecord } from "../stored-point.js";
+import { setName } from "../stored-point.js";
 import type { StoredField, StoredPoint } from "../stored-point.js";
 import { RealServerError } from "./errors.js";
 
@@ -154,8 +154,9 @@ export async function readInfluxDB1Points(
     const types = await fieldTypes(url, db, name);
     const select = `SELECT * FROM ${quoteInfluxQLIdentifier(name)} GROUP BY *`;
     for (const series of await query(url, db, select)) {
-      const tags = nameRecord<string>();
-      for (const [key, value] of Object.entries(series.tags ?? {})) if (value !== "") tags[key] = value;
+      const tags: Record<string, string> = {};
+      for (const [key, value] of Object.entries(series.tags ?? {}))
+        if (value !== "") setName(tags, key, value);
       const timeIndex = series.columns.indexOf("time");
       for (const row of series.values) {
         const time = row[timeIndex];
@@ -165,7 +166,7 @@ export async function readInfluxDB1Points(
             `[edr-testkit] [influxdb1] ${select}: no ns time in a row`,
           );
         }
-        const fields = nameRecord<StoredField>();
+        const fields: Record<string, StoredField> = {};
         series.columns.forEach((column, index) => {
           const value = row[index];
           if (index === timeIndex || value === null || value === undefined) return;
@@ -176,7 +177,7 @@ export async function readInfluxDB1Points(
               `[edr-testkit] [influxdb1] ${select}: column "${column}" is not in SHOW FIELD KEYS`,
             );
           }
-          fields[column] = toStoredField(type, value, `${name}.${column}`);
+          setName(fields, column, toStoredField(type, value, `${name}.${column}`));
         });
         points.push({ measurement: name, tags: { ...tags }, fields, timeNs: BigInt(time.value) });
       }
