@@ -274,13 +274,17 @@ class RemoteSink implements Sink {
     try {
       for (let batch = this.nextBatch(lane); batch !== undefined; batch = this.nextBatch(lane)) {
         const { piece } = batch;
+        const ahead = next?.piece === piece ? next : undefined;
+        // A body prepared for a batch that is not this one (a stop emptied the lane) is not sent.
+        if (next !== undefined && ahead === undefined) this.transport.discard(next.key);
+        next = undefined;
         const stop = generationOf(piece).stopped ?? lane.held;
         if (stop) {
+          if (ahead) this.transport.discard(ahead.key);
           settlePiece(piece, stop);
           continue;
         }
-        const prepared = next?.piece === piece ? next : this.prepare(piece, batch.bytes);
-        next = undefined;
+        const prepared = ahead ?? this.prepare(piece, batch.bytes);
         const sending = this.sendPiece(piece, prepared);
         const upcoming = lane.ready[0];
         if (upcoming !== undefined && !generationOf(upcoming.piece).stopped) {

@@ -169,6 +169,11 @@ export class SinkTransport implements Transport {
     this.prepared.delete(key);
   }
 
+  /** Bodies prepared and not yet discarded (each holds its encoded bytes): 0 whenever the sink is idle. */
+  get preparedBodies(): number {
+    return this.prepared.size;
+  }
+
   private post(
     path: string,
     body: Buffer,

@@ -160,6 +160,42 @@ describe("a lane's hold", () => {
   });
 });
 
+describe("bodies encoded ahead", () => {
+  it("are released when a halt empties their lane and a later call's batch goes instead", async () => {
+    const slow = seriesInLane(0, 2, "slow");
+    const halting = seriesInLane(1, 2, "halt");
+    let halted = false;
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (body += chunk));
+      req.on("end", () => {
+        if (body.includes(halting) && !halted) {
+          halted = true;
+          setTimeout(() => res.writeHead(401).end(), 450);
+        } else setTimeout(() => res.writeHead(204).end(), body.includes(slow) ? 300 : 0);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const sink = ctx.open({ url: `http://127.0.0.1:${port}`, maxInFlight: 2, batchLines: 5 });
+      // The slow lane sends its second batch with the third encoded ahead when the other lane halts.
+      const first = sink.write([...linesOf(slow, 0, 20), ...linesOf(halting, 0, 5)]);
+      while (sink.halted === undefined) await new Promise((r) => setTimeout(r, 5));
+      const later = sink.write(linesOf(slow, 20, 5));
+      expect((await first).halted).toMatch(/^halted: 401/);
+      expect((await later).delivered).toBe(5);
+      const { transport } = sink as unknown as { transport: { preparedBodies: number } };
+      expect(transport.preparedBodies).toBe(0);
+      await sink.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("a halt", () => {
   it("stops the calls already written, and the next call probes with one request", async () => {
     const sink = ctx.open({ maxInFlight: 2, batchLines: 5 });
