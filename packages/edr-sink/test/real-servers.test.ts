@@ -111,6 +111,46 @@ describe("InfluxDB 1.6.7 through /write (v1)", () => {
   });
 });
 
+describe("InfluxDB 1.6.7 with overlapping calls", () => {
+  it("stores every good line of calls that share requests, and rejects the bad one in its own call", async () => {
+    const url = inject("influxdb1Url");
+    await createInfluxDB1Database(url, "sink_overlap");
+    const sink = open({ url, database: "sink_overlap", writeApi: "v1", batchLines: 25, maxInFlight: 4 });
+    const calls = Array.from({ length: 5 }, (_, c) =>
+      Array.from({ length: 40 }, (_, k) => {
+        const i = c * 40 + k;
+        return `mem,host=h${i % 8} used=${i}i ${5000 + i}`;
+      }),
+    );
+    calls[2]![17] = "mem,host=h1 used=oops 5097";
+    const results = await Promise.all(calls.map((lines) => sink.write(lines)));
+    expect(results.map((r) => [r.delivered, r.rejected, r.notDelivered])).toEqual([
+      [40, 0, 0],
+      [40, 0, 0],
+      [39, 1, 0],
+      [40, 0, 0],
+      [40, 0, 0],
+    ]);
+    expect(results[2]!.outcomes[17]).toMatchObject({ kind: "rejected", status: 400 });
+    const expected = calls
+      .flat()
+      .map((_, i): StoredPoint | undefined =>
+        i === 97
+          ? undefined
+          : {
+              measurement: "mem",
+              tags: { host: `h${i % 8}` },
+              fields: { used: { type: "integer", value: BigInt(i) } },
+              timeNs: BigInt(5000 + i),
+            },
+      )
+      .filter((p) => p !== undefined);
+    expect(sortStoredPoints(await readInfluxDB1Points(url, "sink_overlap"))).toEqual(
+      sortStoredPoints(expected),
+    );
+  });
+});
+
 describe("VictoriaMetrics through /api/v2/write", () => {
   it("stores what the sink sends", async () => {
     const url = inject("victoriaMetricsUrl");
