@@ -21,6 +21,39 @@ function linesOf(series: string, from: number, count: number): string[] {
   return Array.from({ length: count }, (_, t) => `m,s=${series} v=${from + t}i ${from + t}`);
 }
 
+/** A remote whose answer to each write depends on the body: a status, after a delay. */
+async function startScriptedRemote(answer: (body: string) => { status: number; afterMs?: number }) {
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => {
+      const { status, afterMs = 0 } = answer(body);
+      setTimeout(() => res.writeHead(status).end(), afterMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Answers 204, after 300 ms for bodies carrying `slow`; `first` answers the first body carrying `series`. */
+function slowAnd(slow: string, series?: string, first?: { status: number; afterMs?: number }) {
+  let used = false;
+  return (body: string) => {
+    if (series !== undefined && first !== undefined && !used && body.includes(series)) {
+      used = true;
+      return first;
+    }
+    return { status: 204, afterMs: body.includes(slow) ? 300 : 0 };
+  };
+}
+
 describe("calls written while a request is in flight", () => {
   it("gather into one full request, in call order", async () => {
     const sink = ctx.open({ maxInFlight: 1 });
@@ -70,16 +103,9 @@ describe("results", () => {
   it("resolve in call order, even when a later call is answered first", async () => {
     const slow = seriesInLane(0, 2, "slow");
     const fast = seriesInLane(1, 2, "fast");
-    const server = http.createServer((req, res) => {
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (chunk: string) => (body += chunk));
-      req.on("end", () => setTimeout(() => res.writeHead(204).end(), body.includes(slow) ? 300 : 0));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const remote = await startScriptedRemote(slowAnd(slow));
     try {
-      const port = (server.address() as net.AddressInfo).port;
-      const sink = ctx.open({ url: `http://127.0.0.1:${port}`, maxInFlight: 2 });
+      const sink = ctx.open({ url: remote.url, maxInFlight: 2 });
       const order: string[] = [];
       const track = (name: string, p: Promise<WriteResult>) => p.then((r) => (order.push(name), r));
       const results = await Promise.all([
@@ -90,8 +116,7 @@ describe("results", () => {
       expect(order).toEqual(["slow", "fast"]);
       await sink.close();
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await remote.close();
     }
   });
 });
@@ -114,35 +139,11 @@ describe("a lane that could not deliver", () => {
   });
 });
 
-/** A remote that answers 500 to the first request carrying `failing`, and delays those carrying `slow`. */
-async function startScriptedRemote(failing: string, slow: string) {
-  let failed = false;
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => {
-      if (body.includes(failing) && !failed) {
-        failed = true;
-        res.writeHead(500).end();
-      } else setTimeout(() => res.writeHead(204).end(), body.includes(slow) ? 300 : 0);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe("a lane's hold", () => {
   it("also covers a call written after the failure while an earlier call is unanswered", async () => {
     const failing = seriesInLane(0, 2, "x");
     const slow = seriesInLane(1, 2, "y");
-    const remote = await startScriptedRemote(failing, slow);
+    const remote = await startScriptedRemote(slowAnd(slow, failing, { status: 500 }));
     try {
       const sink = ctx.open({ url: remote.url, maxInFlight: 2, maxRetries: 0 });
       const a = sink.write(linesOf(failing, 0, 5));
@@ -164,22 +165,9 @@ describe("bodies encoded ahead", () => {
   it("are released when a halt empties their lane and a later call's batch goes instead", async () => {
     const slow = seriesInLane(0, 2, "slow");
     const halting = seriesInLane(1, 2, "halt");
-    let halted = false;
-    const server = http.createServer((req, res) => {
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (chunk: string) => (body += chunk));
-      req.on("end", () => {
-        if (body.includes(halting) && !halted) {
-          halted = true;
-          setTimeout(() => res.writeHead(401).end(), 450);
-        } else setTimeout(() => res.writeHead(204).end(), body.includes(slow) ? 300 : 0);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const remote = await startScriptedRemote(slowAnd(slow, halting, { status: 401, afterMs: 450 }));
     try {
-      const port = (server.address() as net.AddressInfo).port;
-      const sink = ctx.open({ url: `http://127.0.0.1:${port}`, maxInFlight: 2, batchLines: 5 });
+      const sink = ctx.open({ url: remote.url, maxInFlight: 2, batchLines: 5 });
       // The slow lane sends its second batch with the third encoded ahead when the other lane halts.
       const first = sink.write([...linesOf(slow, 0, 20), ...linesOf(halting, 0, 5)]);
       while (sink.halted === undefined) await new Promise((r) => setTimeout(r, 5));
@@ -190,8 +178,7 @@ describe("bodies encoded ahead", () => {
       expect(transport.preparedBodies).toBe(0);
       await sink.close();
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await remote.close();
     }
   });
 });
