@@ -1,3 +1,4 @@
+import type { BodyEncoder } from "./body.js";
 import { hashSeries } from "./series.js";
 
 /** Bounds of one request body. */
@@ -49,7 +50,12 @@ export type Piece<Owner> = Segment<Owner>[];
 export interface PlannedBatch<Owner> {
   readonly piece: Piece<Owner>;
   readonly bytes: number;
+  /** The body, encoded while the lines were planned (when the planner was given `newBody`). */
+  readonly body?: BodyEncoder;
 }
+
+/** The most UTF-8 bytes one UTF-16 code unit can take. */
+const MAX_BYTES_PER_CHAR = 3;
 
 /**
  * Cuts lines into lanes by series (one series always travels in one lane, in order) and each lane into
@@ -58,11 +64,13 @@ export interface PlannedBatch<Owner> {
  * open, and the lines of the next `add` (another owner, too) join it, until the sink `take`s it. A single
  * line larger than `batchBytes` gets a batch of its own (the remote decides: 413 rejects it).
  * `limits` is read on every line, so lowering `batchBytes` (after a 413) applies to the next batch.
+ * With `newBody`, each lane's batch is encoded (and compressed) line by line as it is planned.
  */
 export class BatchPlanner<Owner> {
   private readonly open: Piece<Owner>[] = [];
   /** The open segment of each lane for the current owner; undefined until it gets a line. */
   private readonly tails: (number[] | undefined)[] = [];
+  private readonly bodies: (BodyEncoder | undefined)[] = [];
   private readonly counts: Float64Array;
   private readonly bytes: Float64Array;
   private owner: Owner | undefined;
@@ -72,18 +80,20 @@ export class BatchPlanner<Owner> {
     readonly limits: BatchLimits,
     private readonly onFull: (lane: number, batch: PlannedBatch<Owner>) => void,
     private readonly onSkip: (owner: Owner, index: number) => void,
+    private readonly newBody?: () => BodyEncoder,
   ) {
     this.counts = new Float64Array(laneCount);
     this.bytes = new Float64Array(laneCount);
     for (let l = 0; l < laneCount; l++) {
       this.open.push([]);
       this.tails.push(undefined);
+      this.bodies.push(undefined);
     }
   }
 
   /** Plans lines `from` (inclusive) to `to` (exclusive) of `owner`. */
   add(owner: Owner, lines: readonly string[], from: number, to: number): void {
-    const { laneCount, tails, counts, bytes, limits } = this;
+    const { laneCount, tails, bodies, counts, bytes, limits, newBody } = this;
     if (owner !== this.owner) {
       this.owner = owner;
       tails.fill(undefined);
@@ -94,12 +104,28 @@ export class BatchPlanner<Owner> {
         this.onSkip(owner, i);
         continue;
       }
-      const size = Buffer.byteLength(line) + 1;
       const lane = laneCount === 1 ? 0 : hashSeries(line) % laneCount;
       let count = counts[lane]!;
-      if (count > 0 && (count >= limits.batchLines || bytes[lane]! + size > limits.batchBytes)) {
-        this.onFull(lane, this.take(lane)!);
-        count = 0;
+      if (count > 0) {
+        // Only a line that might not fit is measured before it is written.
+        const room = limits.batchBytes - bytes[lane]!;
+        const full =
+          count >= limits.batchLines ||
+          (line.length * MAX_BYTES_PER_CHAR + 1 > room && Buffer.byteLength(line) + 1 > room);
+        if (full) {
+          this.onFull(lane, this.take(lane)!);
+          count = 0;
+        }
+      }
+      let size: number;
+      if (newBody === undefined) size = Buffer.byteLength(line) + 1;
+      else {
+        let body = bodies[lane];
+        if (body === undefined) {
+          body = newBody();
+          bodies[lane] = body;
+        }
+        size = body.append(line);
       }
       let tail = tails[lane];
       if (tail === undefined) {
@@ -118,17 +144,24 @@ export class BatchPlanner<Owner> {
     return this.counts[lane]!;
   }
 
+  /** Bytes of the lines waiting in `lane`'s open batch, newlines included. */
+  openBytes(lane: number): number {
+    return this.bytes[lane]!;
+  }
+
   /** Takes `lane`'s open batch (full or not), or undefined when it has no lines. */
   take(lane: number): PlannedBatch<Owner> | undefined {
     const piece = this.open[lane]!;
     if (piece.length === 0) return undefined;
     // Every line was counted with its newline; the body has one newline fewer.
     const bytes = this.bytes[lane]! - 1;
+    const body = this.bodies[lane];
     this.open[lane] = [];
     this.tails[lane] = undefined;
+    this.bodies[lane] = undefined;
     this.counts[lane] = 0;
     this.bytes[lane] = 0;
-    return { piece, bytes };
+    return body === undefined ? { piece, bytes } : { piece, bytes, body };
   }
 }
 

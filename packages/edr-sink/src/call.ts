@@ -124,7 +124,7 @@ const NEWLINE = 0x0a;
  * a string first left two strings per line for the garbage collector, whose pauses held up the answers
  * of the other lanes.
  */
-export function encodePiece(piece: CallPiece, bytes = bodyBytes(piece)): Buffer {
+export function encodePiece(piece: CallPiece, bytes = pieceBytes(piece)): Buffer {
   const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   let first = true;
@@ -140,7 +140,7 @@ export function encodePiece(piece: CallPiece, bytes = bodyBytes(piece)): Buffer 
 }
 
 /** The size of a piece's body: UTF-8 bytes of its lines and the newlines between them. */
-function bodyBytes(piece: CallPiece): number {
+export function pieceBytes(piece: CallPiece): number {
   let size = -1;
   for (const { owner, indices } of piece) {
     for (let k = 0; k < indices.length; k++) size += Buffer.byteLength(owner.lines[indices[k]!]!) + 1;

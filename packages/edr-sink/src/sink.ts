@@ -2,6 +2,8 @@ import { InfluxDBClient } from "@influxdata/influxdb3-client";
 import { STORED, answerFromError, describeAnswer } from "./answer.js";
 import type { Answer } from "./answer.js";
 import { BatchPlanner, fitsOneBatch, isSkippableLine } from "./batching.js";
+import { BodyEncoder, encodeBody } from "./body.js";
+import type { BodyCompression } from "./body.js";
 import type { BatchLimits, PlannedBatch } from "./batching.js";
 import {
   Call,
@@ -9,6 +11,7 @@ import {
   createGeneration,
   generationOf,
   encodePiece,
+  pieceBytes,
   pieceLength,
   pieceLines,
   settlePiece,
@@ -50,6 +53,11 @@ const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
  * gzips of the lanes are not kept waiting while a burst of calls is planned.
  */
 const PLAN_SLICE_LINES = 10_000;
+/**
+ * Bytes a lane gathers before it sends early to a remote that answers quickly: enough that a request is
+ * worth its overhead (~4k lines of 70 bytes).
+ */
+const EARLY_BATCH_BYTES = 256 * 1024;
 
 /** A piece whose body is encoded (and gzipped) and registered with the transport under `key`. */
 interface Prepared {
@@ -94,6 +102,7 @@ class RemoteSink implements Sink {
   private readonly logRoute: ReturnType<typeof registerClientLogging>;
   /** `batchBytes` is lowered after a 413 so that later batches stop being bodies the remote refuses. */
   private readonly limits: BatchLimits;
+  private readonly compression: BodyCompression;
   private readonly planner: BatchPlanner<Call>;
   private readonly lanes: Lane[];
   private generation: Generation;
@@ -131,6 +140,7 @@ class RemoteSink implements Sink {
       now: opts.now,
     };
     this.limits = { batchLines: opts.batchLines, batchBytes: opts.batchBytes };
+    this.compression = { level: opts.gzipLevel, thresholdBytes: opts.gzipThresholdBytes };
     this.lanes = Array.from({ length: opts.maxInFlight }, (_, index) => ({
       index,
       ready: [],
@@ -142,6 +152,7 @@ class RemoteSink implements Sink {
       this.limits,
       (lane, batch) => this.enqueue(this.lanes[lane]!, batch),
       (call, index) => call.settle(index, DELIVERED),
+      () => new BodyEncoder(this.compression),
     );
     this.generation = createGeneration(false);
     this.logRoute = registerClientLogging(opts.logger, this.redact);
@@ -223,6 +234,22 @@ class RemoteSink implements Sink {
       if (from > 0) await new Promise((resolve) => setImmediate(resolve));
       if (generation.stopped) return call.settleFrom(from, generation.stopped);
       this.planner.add(call, lines, from, Math.min(lines.length, from + PLAN_SLICE_LINES));
+      this.sendEarly();
+    }
+  }
+
+  /**
+   * A lane sends only full batches while lines are being planned, so that against InfluxDB 3, which
+   * answers after ~1 s, each round trip carries as much as it can. A remote that answers quickly gains
+   * nothing from the wait: there an idle lane sends what it has gathered, and the remote works on it
+   * while the rest of the call is planned.
+   */
+  private sendEarly(): void {
+    if (!this.transport.answersQuickly) return;
+    for (const lane of this.lanes) {
+      if (lane.running || lane.ready.length > 0) continue;
+      if (this.planner.openBytes(lane.index) < EARLY_BATCH_BYTES) continue;
+      this.enqueue(lane, this.planner.take(lane.index)!);
     }
   }
 
@@ -281,14 +308,14 @@ class RemoteSink implements Sink {
         const stop = generationOf(piece).stopped ?? lane.held;
         if (stop) {
           if (ahead) this.transport.discard(ahead.key);
-          settlePiece(piece, stop);
+          dropBatch(batch, stop);
           continue;
         }
-        const prepared = ahead ?? this.prepare(piece, batch.bytes);
+        const prepared = ahead ?? this.prepare(batch);
         const sending = this.sendPiece(piece, prepared);
         const upcoming = lane.ready[0];
         if (upcoming !== undefined && !generationOf(upcoming.piece).stopped) {
-          next = this.prepare(upcoming.piece, upcoming.bytes);
+          next = this.prepare(upcoming);
         }
         const held = await sending;
         if (held) lane.held ??= this.heldBehind(held);
@@ -307,16 +334,22 @@ class RemoteSink implements Sink {
     );
   }
 
-  private prepare(piece: CallPiece, bytes?: number): Prepared {
-    const body = encodePiece(piece, bytes);
+  /** Registers the body of a planned batch (encoded as it was planned), or of a piece (encoded now). */
+  private prepare(batch: PlannedBatch<Call>): Prepared {
     const key = `edr-sink body ${++this.bodies}`;
-    this.transport.prepare(key, body, this.opts.gzipThresholdBytes);
-    return { piece, key, bytes: body.length };
+    const { piece, body } = batch;
+    if (body !== undefined) {
+      this.transport.register(key, body.finish());
+      return { piece, key, bytes: batch.bytes };
+    }
+    const raw = encodePiece(piece, batch.bytes);
+    this.transport.register(key, encodeBody(raw, this.compression));
+    return { piece, key, bytes: raw.length };
   }
 
   /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
   private async sendPiece(piece: CallPiece, prepared?: Prepared): Promise<NotDeliveredOutcome | undefined> {
-    const body = prepared ?? this.prepare(piece);
+    const body = prepared ?? this.prepare({ piece, bytes: pieceBytes(piece) });
     try {
       return await this.sendPrepared(piece, body);
     } finally {
@@ -493,11 +526,17 @@ class RemoteSink implements Sink {
       if (call.generation === stopped && !call.settled) call.halted ??= halted;
     }
     for (const lane of this.lanes) {
-      for (const batch of lane.ready.splice(0)) settlePiece(batch.piece, outcome);
+      for (const batch of lane.ready.splice(0)) dropBatch(batch, outcome);
       const open = this.planner.take(lane.index);
-      if (open) settlePiece(open.piece, outcome);
+      if (open) dropBatch(open, outcome);
     }
   }
+}
+
+/** Settles a batch that will not be sent, and frees its body. */
+function dropBatch(batch: PlannedBatch<Call>, outcome: NotDeliveredOutcome): void {
+  batch.body?.discard();
+  settlePiece(batch.piece, outcome);
 }
 
 function rejected(answer: Answer): RejectedOutcome {

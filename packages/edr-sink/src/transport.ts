@@ -1,28 +1,22 @@
 import * as http from "node:http";
 import * as https from "node:https";
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
 import { HttpError } from "@influxdata/influxdb3-client";
 import type { CommunicationObserver, SendOptions, Transport } from "@influxdata/influxdb3-client";
+import { encodeBody } from "./body.js";
+import type { EncodedBody } from "./body.js";
 import type { ResolvedSinkOptions } from "./options.js";
 import type { TransportFailure, WriteApi } from "./retry-policy.js";
 
 /** Largest error body kept: a partial-write listing of many lines is long, but not unbounded. */
 const MAX_ERROR_BODY_CHARS = 32 * 1024 * 1024;
 
-const gzipAsync = promisify(gzip);
 /**
- * Output buffer of one gzip call. zlib hands each full buffer back to the main thread before it goes
- * on, so the default 16 KiB made a 6 MiB body ~50 round trips, each waiting behind whatever the event
- * loop was doing; 1 MiB makes it one or two.
+ * A remote answers quickly when each of its last QUICK_ANSWERS requests was answered within
+ * QUICK_ANSWER_MS. InfluxDB 3 answers a write only after its write-ahead log is flushed (~1 s), and a
+ * request that happens to arrive just before a flush is answered at once, so one quick answer says little.
  */
-const GZIP_CHUNK_BYTES = 1024 * 1024;
-
-/** A body encoded ahead of its request. */
-interface PreparedBody {
-  bytes: Buffer;
-  gzipped: boolean;
-}
+const QUICK_ANSWERS = 8;
+const QUICK_ANSWER_MS = 100;
 
 /** A request that got no HTTP answer: why, and whether the remote may still have stored it. */
 export class TransportFailureError extends Error {
@@ -90,7 +84,10 @@ export class SinkTransport implements Transport {
   private readonly writePath: string;
   private readonly contextPath: string;
   private readonly baseHeaders: Record<string, string>;
-  private readonly prepared = new Map<string, Promise<PreparedBody>>();
+  private readonly prepared = new Map<string, Promise<EncodedBody>>();
+  /** Milliseconds from each of the last requests to its answer (Infinity: none came), oldest overwritten. */
+  private readonly roundTrips = new Float64Array(QUICK_ANSWERS).fill(Infinity);
+  private answers = 0;
 
   constructor(private readonly options: SinkTransportOptions) {
     const { baseUrl } = options;
@@ -130,43 +127,41 @@ export class SinkTransport implements Transport {
       );
       return;
     }
-    const raw = Buffer.from(requestBody, "utf8");
-    const threshold = options.gzipThreshold;
-    if (threshold !== undefined && raw.length > threshold) {
-      gzip(raw, { level: this.options.gzipLevel, chunkSize: GZIP_CHUNK_BYTES }, (error, zipped) => {
-        if (error) {
-          callbacks?.error?.(error);
-          return;
-        }
-        headers["content-encoding"] = "gzip";
-        this.post(target, zipped, headers, options.method, callbacks);
-      });
-      return;
-    }
-    this.post(target, raw, headers, options.method, callbacks);
+    const threshold = options.gzipThreshold ?? Infinity;
+    encodeBody(Buffer.from(requestBody, "utf8"), {
+      level: this.options.gzipLevel,
+      thresholdBytes: threshold,
+    }).then(
+      (body) => {
+        if (body.gzipped) headers["content-encoding"] = "gzip";
+        this.post(target, body.bytes, headers, options.method, callbacks);
+      },
+      (error: Error) => callbacks?.error?.(error),
+    );
   }
 
   /**
-   * Registers an encoded body under `key`, gzipping it now (on libuv's threads) when it is over the
-   * threshold, so that it is ready when its request leaves. `send` with `key` as the body sends it, as
-   * often as retries need, until `discard(key)`.
+   * Registers a body being encoded under `key`, so that it is ready when its request leaves. `send` with
+   * `key` as the body sends it, as often as retries need, until `discard(key)`.
    */
-  prepare(key: string, raw: Buffer, gzipThresholdBytes: number): void {
-    const ready =
-      raw.length > gzipThresholdBytes
-        ? gzipAsync(raw, { level: this.options.gzipLevel, chunkSize: GZIP_CHUNK_BYTES }).then((bytes) => ({
-            bytes,
-            gzipped: true,
-          }))
-        : Promise.resolve({ bytes: raw, gzipped: false });
+  register(key: string, body: Promise<EncodedBody>): void {
     // A body never sent (its lane was held back) must not leave an unhandled rejection behind.
-    ready.catch(() => undefined);
-    this.prepared.set(key, ready);
+    body.catch(() => undefined);
+    this.prepared.set(key, body);
   }
 
   /** Forgets a prepared body. */
   discard(key: string): void {
     this.prepared.delete(key);
+  }
+
+  /** True when each of the last 8 requests was answered within 100 ms (false for a new sink). */
+  get answersQuickly(): boolean {
+    return this.roundTrips.every((ms) => ms < QUICK_ANSWER_MS);
+  }
+
+  private recordRoundTrip(ms: number): void {
+    this.roundTrips[this.answers++ % QUICK_ANSWERS] = ms;
   }
 
   /** Bodies prepared and not yet discarded (each holds its encoded bytes): 0 whenever the sink is idle. */
@@ -185,10 +180,12 @@ export class SinkTransport implements Transport {
     const { baseUrl, timeoutMs } = this.options;
     let settled = false;
     let sent = false;
+    const started = performance.now();
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (error instanceof TransportFailureError) this.recordRoundTrip(Infinity);
       callbacks?.error?.(error);
     };
     const req = this.requestFn(
@@ -204,6 +201,7 @@ export class SinkTransport implements Transport {
       },
       (res) => {
         const status = res.statusCode ?? 0;
+        this.recordRoundTrip(performance.now() - started);
         callbacks?.responseStarted?.(res.headers, status);
         if (status >= 200 && status < 300) {
           res.resume();
