@@ -1,4 +1,5 @@
 import { gunzipSync } from "node:zlib";
+import type { Gzip } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BatchPlanner } from "./batching.js";
@@ -58,6 +59,26 @@ describe("BodyEncoder", () => {
     dropped.append("b f=2");
     dropped.discard();
     await expect(dropped.finish()).rejects.toThrow(/discarded/);
+  });
+});
+
+describe("BodyEncoder when gzip fails", () => {
+  it("rejects the body, whether gzip failed before or after finish", async () => {
+    for (const when of ["before", "after"] as const) {
+      const encoder = new BodyEncoder({ level: 1, thresholdBytes: 0 }, 8);
+      for (let i = 0; i < 10; i++) encoder.append(`m f=${i}`);
+      const zip = (encoder as unknown as { zip: Gzip }).zip;
+      const failing = new Promise((resolve) => zip.once("error", resolve));
+      if (when === "after") {
+        const body = encoder.finish();
+        zip.destroy(new Error("zlib ran out of memory"));
+        await expect(body).rejects.toThrow(/out of memory/);
+      } else {
+        zip.destroy(new Error("zlib ran out of memory"));
+        await failing;
+        await expect(encoder.finish()).rejects.toThrow(/out of memory/);
+      }
+    }
   });
 });
 

@@ -110,6 +110,8 @@ export class BodyEncoder {
     // The newline after the last line is not part of the body.
     const last = this.chunk.subarray(0, Math.max(0, this.at - 1));
     const zip = this.zip;
+    // A gzip error already emitted would never reach the listeners added below.
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     if (zip === undefined) {
       const raw = this.raw.length === 0 ? last : Buffer.concat([...this.raw, last]);
       return encodeBody(raw, this.compression);

@@ -76,7 +76,7 @@ function isTlsError(error: NodeJS.ErrnoException): boolean {
  * `accept_partial=true`, `/write` for v1) over one keep-alive agent, with `Bearer` auth, gzip at a chosen
  * level, a deadline per request, and TLS settings. The client only ever calls `send` for writes.
  * The sink encodes each body into a Buffer itself and hands the client a short key instead of the text
- * (see `prepare`), so a 6 MiB body never exists as a string.
+ * (see `register`), so a 6 MiB body never exists as a string.
  */
 export class SinkTransport implements Transport {
   readonly agent: http.Agent;
