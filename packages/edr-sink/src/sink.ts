@@ -515,7 +515,8 @@ class RemoteSink implements Sink {
   /**
    * Stops every call written so far: pending waits end, batches waiting in the lanes get `outcome`, and
    * requests in flight keep their real answer. Calls written later start a new generation, which, after
-   * a halt, first sends one request alone.
+   * a halt, first sends one request alone; until no call is left unanswered, every lane holds back their
+   * lines, as a lane that could not deliver does.
    */
   private stopGeneration(outcome: NotDeliveredOutcome, halted?: string): void {
     const stopped = this.generation;
@@ -529,6 +530,9 @@ class RemoteSink implements Sink {
       for (const batch of lane.ready.splice(0)) dropBatch(batch, outcome);
       const open = this.planner.take(lane.index);
       if (open) dropBatch(open, outcome);
+      // Lines of the stopped calls come back not delivered from every lane (and from the part of a call
+      // not planned yet), so a call written after the stop must not overtake them in any lane.
+      lane.held ??= this.heldBehind(outcome);
     }
   }
 }

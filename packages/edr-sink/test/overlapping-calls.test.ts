@@ -162,7 +162,7 @@ describe("a lane's hold", () => {
 });
 
 describe("bodies encoded ahead", () => {
-  it("are released when a halt empties their lane and a later call's batch goes instead", async () => {
+  it("are released when a halt empties their lane, and the call written after the halt is held back", async () => {
     const slow = seriesInLane(0, 2, "slow");
     const halting = seriesInLane(1, 2, "halt");
     const remote = await startScriptedRemote(slowAnd(slow, halting, { status: 401, afterMs: 450 }));
@@ -173,7 +173,12 @@ describe("bodies encoded ahead", () => {
       while (sink.halted === undefined) await new Promise((r) => setTimeout(r, 5));
       const later = sink.write(linesOf(slow, 20, 5));
       expect((await first).halted).toMatch(/^halted: 401/);
-      expect((await later).delivered).toBe(5);
+      // Written after the halt while the first call was unanswered: held back, so that it cannot overtake
+      // the first call's lines the halt left unsent.
+      const held = await later;
+      expect(held.notDelivered).toBe(5);
+      const outcome = held.outcomes[0]!;
+      expect(outcome.kind === "not_delivered" ? outcome.reason : outcome.kind).toMatch(/^held back/);
       const { transport } = sink as unknown as { transport: { preparedBodies: number } };
       expect(transport.preparedBodies).toBe(0);
       await sink.close();
