@@ -26,6 +26,7 @@ describe("soak: 30% of requests fail at random with random statuses", () => {
   it.each([
     ["v3", 100_000, 1],
     ["v3", 100_000, 3],
+    ["v3", 100_000, 8],
     ["v2", 10_000, 1],
   ] as const)(
     `%s, %i lines, %i call(s) unanswered at once: exactly the good lines stored, in order per series, every line accounted for (seed ${SEED})`,
