@@ -120,11 +120,11 @@ const NEWLINE = 0x0a;
 
 /**
  * The request body: the lines as UTF-8 separated by newlines, written straight into one Buffer of the
- * exact size (`bytes`, which the planner has counted already, or counted here). Joining a 6 MiB body as
+ * exact size (`bytes`, counted by the planner or by `pieceBytes`). Joining a 6 MiB body as
  * a string first left two strings per line for the garbage collector, whose pauses held up the answers
  * of the other lanes.
  */
-export function encodePiece(piece: CallPiece, bytes = pieceBytes(piece)): Buffer {
+export function encodePiece(piece: CallPiece, bytes: number): Buffer {
   const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   let first = true;

@@ -50,6 +50,16 @@ describe("a big call", () => {
     expectEverySeriesInOrder();
   });
 
+  it("goes in one request per lane again after a request got no answer", async () => {
+    const sink = ctx.open({ maxInFlight: 4, maxRetries: 0 });
+    await teach(sink, true);
+    ctx.server.faults.dropNextConnection(1);
+    expect((await sink.write(["lost v=1i 1"])).notDelivered).toBe(1);
+    const result = await sink.write(BIG);
+    expect(result.delivered).toBe(BIG.length);
+    expect(result.requests).toBe(4);
+  });
+
   it("still goes in one request per lane to a remote that takes over 100 ms to answer", async () => {
     const sink = ctx.open({ maxInFlight: 4 });
     ctx.server.faults.delay(150);
