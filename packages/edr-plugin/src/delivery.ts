@@ -1,0 +1,412 @@
+import type { Batch, Queue } from "edr-queue";
+import type { Sink, WriteResult } from "edr-sink";
+
+/** A line the remote refused for good, keyed by its entry's place in the queue's lifetime order. */
+export interface RefusedLine {
+  line: string;
+  table: string;
+  status: number;
+  reason: string;
+  time: string;
+  ordinal: number;
+}
+
+/** Where refused lines go before their queue entries are acknowledged (the dead-letter store). */
+export interface RefusedLineSink {
+  /** Durable (fsynced) before it resolves; letters with an ordinal already written are skipped. */
+  append(letters: readonly RefusedLine[]): Promise<number>;
+}
+
+/** Options of {@link createDelivery}. */
+export interface DeliveryOptions {
+  queue: Queue;
+  sink: Sink;
+  deadLetters: RefusedLineSink;
+  /** Entries per queue read, and so per `sink.write` call. @default 10000 */
+  readEntries?: number | undefined;
+  /** Bytes of JSON lines per queue read. @default 4 MiB */
+  readBytes?: number | undefined;
+  /** Lines in unanswered `sink.write` calls at most (the sink's advice: 2 x maxInFlight x batchLines). */
+  maxUnansweredLines: number;
+  /** Bytes of line protocol in unanswered calls at most (2 x maxInFlight x batchBytes). */
+  maxUnansweredBytes: number;
+  /** Wall clock in epoch ms. @default Date.now */
+  now?: (() => number) | undefined;
+}
+
+/** What one pass did. */
+export interface PassReport {
+  delivered: number;
+  deadLettered: number;
+  requests: number;
+  /** Why the pass ended with lines left not delivered (`halted: …`, or the sink's last reason); else undefined. */
+  stalled: string | undefined;
+  /** When the lines left are worth sending again (epoch ms), when stalled. */
+  retryAt: number | undefined;
+}
+
+/** Counters since the delivery was created. */
+export interface DeliveryCounters {
+  delivered: number;
+  deadLettered: number;
+  requests: number;
+  /** Dead letters by the remote's status code. */
+  deadLettersByStatus: Map<number, number>;
+  lastSuccessMs: number | undefined;
+  /** Lines sent again or waiting to be: the sink's reason for the last not-delivered lines. */
+  lastReason: string | undefined;
+}
+
+/**
+ * Delivers the queue to the remote: several `sink.write` calls in flight, queue batches acknowledged
+ * strictly in order once each of their lines is delivered or dead-lettered, lines not delivered sent again
+ * (before any newer line) once the calls already written have answered and their `retryAt` has passed.
+ */
+export interface Delivery {
+  /**
+   * Runs one pass, or joins the one running: sends until the queue is empty, or until a round leaves lines
+   * not delivered (after the sink's own retries) or the remote halts. With `waitForRetry`, a pass that finds
+   * lines waiting for their `retryAt` waits for it (abortable by `signal`) instead of ending at once.
+   */
+  pass(options?: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport>;
+  /** Starts a pass in the background if none is running (after an append). */
+  kick(): void;
+  /** Lines held in memory waiting to be sent again. */
+  readonly pendingLines: number;
+  /** When the lines waiting may be sent again (epoch ms), if any wait. */
+  readonly retryAt: number | undefined;
+  /** The sink's halt reason while the remote refuses every write. */
+  readonly halted: string | undefined;
+  readonly counters: DeliveryCounters;
+  /** Waits for the running pass. */
+  idle(): Promise<void>;
+}
+
+/** A queue batch read and not yet acknowledged. */
+interface OpenBatch {
+  readonly batch: Batch;
+  /** Lifetime ordinal of the batch's first entry: the dead-letter key. */
+  readonly ordinal: number;
+  unsettled: number;
+  readonly letters: RefusedLine[];
+}
+
+/** Lines of one batch in a call: all of them (`indices` undefined), or those listed. */
+interface CallPart {
+  readonly open: OpenBatch;
+  readonly indices: readonly number[] | undefined;
+}
+
+interface Call {
+  readonly parts: readonly CallPart[];
+  readonly lines: number;
+  readonly bytes: number;
+  readonly result: Promise<WriteResult>;
+}
+
+/** A line waiting to be sent again. */
+interface PendingLine {
+  readonly open: OpenBatch;
+  readonly index: number;
+}
+
+const DEFAULT_READ_ENTRIES = 10_000;
+const DEFAULT_READ_BYTES = 4 * 1024 * 1024;
+
+/** Creates the delivery loop of a queue and a sink (see {@link Delivery}). */
+export function createDelivery(options: DeliveryOptions): Delivery {
+  return new QueueDelivery(options);
+}
+
+class QueueDelivery implements Delivery {
+  readonly counters: DeliveryCounters = {
+    delivered: 0,
+    deadLettered: 0,
+    requests: 0,
+    deadLettersByStatus: new Map(),
+    lastSuccessMs: undefined,
+    lastReason: undefined,
+  };
+  private readonly open: OpenBatch[] = [];
+  private pending: PendingLine[] = [];
+  private waitUntil: number | undefined;
+  private nextOrdinal: number;
+  private running: Promise<PassReport> | undefined;
+  /** Set when entries may have been appended after the running pass found the queue empty. */
+  private dirty = false;
+  private readonly now: () => number;
+  private readonly readEntries: number;
+  private readonly readBytes: number;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.now = options.now ?? Date.now;
+    this.readEntries = options.readEntries ?? DEFAULT_READ_ENTRIES;
+    this.readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
+    // Reading starts at the oldest unacknowledged entry, whose lifetime ordinal is the count before it.
+    const stats = options.queue.stats();
+    this.nextOrdinal = stats.acknowledged + stats.dropped;
+  }
+
+  get pendingLines(): number {
+    return this.pending.length;
+  }
+
+  get retryAt(): number | undefined {
+    return this.pending.length > 0 ? this.waitUntil : undefined;
+  }
+
+  get halted(): string | undefined {
+    return this.options.sink.halted;
+  }
+
+  kick(): void {
+    this.dirty = true;
+    if (this.running === undefined) this.start({});
+  }
+
+  async pass(options: { waitForRetry?: boolean; signal?: AbortSignal } = {}): Promise<PassReport> {
+    // Join a running pass, then run one more so that what was appended meanwhile is sent too.
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    return this.start(options);
+  }
+
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+  }
+
+  private start(options: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport> {
+    const run = this.run(options).finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    // A background pass (kick) has no caller to hear its failure: it is kept for the next pass to
+    // rethrow through `pass()`'s own run, and must not crash the process as an unhandled rejection.
+    run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(options: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport> {
+    const window: Call[] = [];
+    try {
+      return await this.runWindow(window, options);
+    } catch (error) {
+      // The queue failed under us (a read or an acknowledgement): forget what is in memory and start again
+      // from the oldest unacknowledged entry. Re-sending lines already delivered is harmless; losing the
+      // books on calls in flight is not, so they are let finish first.
+      await Promise.allSettled(window.map((call) => call.result));
+      this.forget();
+      throw error;
+    }
+  }
+
+  /** Drops the in-memory state; the next read starts again at the oldest unacknowledged entry. */
+  private forget(): void {
+    this.options.queue.rewind();
+    this.open.length = 0;
+    this.pending = [];
+    this.waitUntil = undefined;
+    const stats = this.options.queue.stats();
+    this.nextOrdinal = stats.acknowledged + stats.dropped;
+  }
+
+  private async runWindow(
+    window: Call[],
+    options: { waitForRetry?: boolean; signal?: AbortSignal },
+  ): Promise<PassReport> {
+    const report: PassReport = {
+      delivered: 0,
+      deadLettered: 0,
+      requests: 0,
+      stalled: undefined,
+      retryAt: undefined,
+    };
+    let unansweredLines = 0;
+    let unansweredBytes = 0;
+    // Set by a halt or an abort: send nothing more, let the calls written answer, then end the pass.
+    let stop = false;
+    this.dirty = false;
+    for (;;) {
+      stop ||= options.signal?.aborted === true;
+      if (!stop && this.pending.length > 0 && window.length === 0) {
+        // Lines not delivered go first, once every call written before them has answered.
+        const wait = (this.waitUntil ?? 0) - this.now();
+        if (wait > 0 && !options.waitForRetry) break;
+        if (wait > 0) {
+          await sleep(wait, options.signal);
+          continue;
+        }
+        for (const call of this.resendPending()) {
+          window.push(call);
+          unansweredLines += call.lines;
+          unansweredBytes += call.bytes;
+        }
+      }
+      while (
+        !stop &&
+        this.pending.length === 0 &&
+        unansweredLines < this.options.maxUnansweredLines &&
+        unansweredBytes < this.options.maxUnansweredBytes
+      ) {
+        const batch = await this.options.queue.read({
+          maxEntries: this.readEntries,
+          maxBytes: this.readBytes,
+        });
+        if (batch.entries.length > 0) {
+          const call = this.sendBatch(batch);
+          window.push(call);
+          unansweredLines += call.lines;
+          unansweredBytes += call.bytes;
+        } else if (this.dirty) {
+          // Appended while this pass was reading: look once more before calling the queue empty.
+          this.dirty = false;
+        } else {
+          break;
+        }
+      }
+      const call = window.shift();
+      if (call === undefined) {
+        if (!stop && this.pending.length > 0) continue;
+        break;
+      }
+      unansweredLines -= call.lines;
+      unansweredBytes -= call.bytes;
+      const result = await call.result;
+      this.settle(call, result, report);
+      await this.acknowledgeSettled(report);
+      if (result.halted !== undefined) stop = true;
+    }
+    if (this.pending.length > 0) {
+      report.stalled = this.halted ?? this.counters.lastReason ?? "lines wait to be sent again";
+      report.retryAt = this.waitUntil;
+    }
+    return report;
+  }
+
+  private sendBatch(batch: Batch): Call {
+    const open: OpenBatch = {
+      batch,
+      ordinal: this.nextOrdinal,
+      unsettled: batch.entries.length,
+      letters: [],
+    };
+    this.nextOrdinal += batch.entries.length;
+    this.open.push(open);
+    const lines = new Array<string>(batch.entries.length);
+    let bytes = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = batch.entries[i]!.line;
+      lines[i] = line;
+      bytes += line.length;
+    }
+    return {
+      parts: [{ open, indices: undefined }],
+      lines: lines.length,
+      bytes,
+      result: this.options.sink.write(lines),
+    };
+  }
+
+  /** The pending lines, in queue order, as calls of at most `readEntries` lines. */
+  private resendPending(): Call[] {
+    const calls: Call[] = [];
+    const pending = this.pending;
+    this.pending = [];
+    for (let start = 0; start < pending.length; start += this.readEntries) {
+      const slice = pending.slice(start, start + this.readEntries);
+      const parts: CallPart[] = [];
+      const lines: string[] = [];
+      let bytes = 0;
+      let part: { open: OpenBatch; indices: number[] } | undefined;
+      for (const { open, index } of slice) {
+        if (part?.open !== open) {
+          part = { open, indices: [] };
+          parts.push(part);
+        }
+        part.indices.push(index);
+        const line = open.batch.entries[index]!.line;
+        lines.push(line);
+        bytes += line.length;
+      }
+      calls.push({ parts, lines: lines.length, bytes, result: this.options.sink.write(lines) });
+    }
+    return calls;
+  }
+
+  private settle(call: Call, result: WriteResult, report: PassReport): void {
+    this.counters.requests += result.requests;
+    report.requests += result.requests;
+    if (result.delivered > 0) this.counters.lastSuccessMs = this.now();
+    const time = new Date(this.now()).toISOString();
+    let k = 0;
+    for (const { open, indices } of call.parts) {
+      const count = indices === undefined ? open.batch.entries.length : indices.length;
+      for (let j = 0; j < count; j++, k++) {
+        const index = indices === undefined ? j : indices[j]!;
+        const outcome = result.outcomes[k]!;
+        if (outcome.kind === "delivered") {
+          open.unsettled--;
+        } else if (outcome.kind === "rejected") {
+          const entry = open.batch.entries[index]!;
+          open.letters.push({
+            line: entry.line,
+            table: entry.table,
+            status: outcome.status,
+            reason: outcome.message,
+            time,
+            ordinal: open.ordinal + index,
+          });
+          open.unsettled--;
+        } else {
+          this.pending.push({ open, index });
+          this.counters.lastReason = outcome.reason;
+          if (this.waitUntil === undefined || outcome.retryAt > this.waitUntil)
+            this.waitUntil = outcome.retryAt;
+        }
+      }
+    }
+    // Pending lines of several calls must stay in queue order: calls answer in call order, and a call's
+    // lines are in queue order, except that a resend's lines precede those of calls read after it.
+    if (this.pending.length > 1) this.pending.sort(compareQueueOrder);
+    if (this.pending.length === 0) this.waitUntil = undefined;
+  }
+
+  /** Acknowledges, in order, every batch at the head whose lines are all delivered or dead-lettered. */
+  private async acknowledgeSettled(report: PassReport): Promise<void> {
+    while (this.open.length > 0 && this.open[0]!.unsettled === 0) {
+      const open = this.open[0]!;
+      // Refused lines reach their file (fsynced) before the queue lets go of them.
+      if (open.letters.length > 0) await this.options.deadLetters.append(open.letters);
+      await this.options.queue.ack(open.batch);
+      this.open.shift();
+      const letters = open.letters.length;
+      const delivered = open.batch.entries.length - letters;
+      this.counters.delivered += delivered;
+      this.counters.deadLettered += letters;
+      report.delivered += delivered;
+      report.deadLettered += letters;
+      for (const letter of open.letters) {
+        this.counters.deadLettersByStatus.set(
+          letter.status,
+          (this.counters.deadLettersByStatus.get(letter.status) ?? 0) + 1,
+        );
+      }
+    }
+  }
+}
+
+function compareQueueOrder(a: PendingLine, b: PendingLine): number {
+  return a.open.ordinal + a.index - (b.open.ordinal + b.index);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
