@@ -51,7 +51,7 @@ describe("formatArgumentsHelp", () => {
         verify_ssl          Whether to verify the remote's TLS certificate. (default: true)
         ca_file             PEM file of CA certificates to trust for the remote.
         write_api           Which write endpoint of the remote to use. (default: v3)
-        max_retries         Retries per write after the first attempt; what fails stays queued. (default: 3)
+        max_retries         Retries of each write request after its first attempt; what fails stays queued. (default: 3)
         batch_lines         At most this many lines per write request. (default: 100000)
         batch_bytes         At most this many bytes of line protocol per write request. (default: 6MiB)
         max_in_flight       Write requests in flight at once (series never reordered). (default: 4)

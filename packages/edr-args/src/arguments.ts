@@ -66,9 +66,10 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
   },
   {
     name: "max_retries",
-    description: "Retries per write after the first attempt; what fails stays queued.",
+    description: "Retries of each write request after its first attempt; what fails stays queued.",
     modes: BOTH,
-    constraint: "Integer ≥ 0.",
+    constraint:
+      "Integer ≥ 0: a request is sent at most 1 + `max_retries` times per write call (each half of a split batch counts its own).",
     default: "3",
   },
   {
@@ -166,6 +167,14 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
     default: "0",
   },
   {
+    name: "catch_up",
+    description: "After downtime, copy the windows missed, oldest first, before the current one.",
+    modes: SCHEDULED,
+    constraint:
+      "`true` or `false`, any case; `false` keeps the Python plugin's behaviour (missed windows are never copied).",
+    default: "true",
+  },
+  {
     name: "max_size",
     description: "Maximum size of the queue in MB.",
     modes: BOTH,
@@ -183,7 +192,8 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
     name: "unique_file_suffix",
     description: "Suffix of the queue file name (older plugins' argument).",
     modes: BOTH,
-    constraint: "Letters, digits, `_` and `-`: the queue file becomes `edr_queue_<mode>_<suffix>.jsonl.gz`.",
+    constraint:
+      "Letters, digits, `_` and `-`, at most 64: the queue file becomes `edr_queue_<writes|schedule>_<suffix>.jsonl.gz`.",
   },
   {
     name: "local_host",

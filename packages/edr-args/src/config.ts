@@ -6,7 +6,11 @@
  * renames, exclusions and aggregations all refer to the names before any rename is applied.
  */
 
-/** Which write endpoint of the remote receives the lines. InfluxDB 3 serves all three; `v1` also reaches InfluxDB 1.x. */
+/**
+ * Which write endpoint of the remote receives the lines. InfluxDB 3 serves all three; `v1` also reaches InfluxDB 1.x.
+ * The same union as edr-sink's `WriteApi` (stated in both packages, which import nothing of each other;
+ * edr-plugin's contract test checks that the two types are equal).
+ */
 export type WriteApi = "v3" | "v2" | "v1";
 
 /** The write APIs `write_api` accepts, in order of preference. */
@@ -40,7 +44,11 @@ export interface RemoteConfig {
   protocol: "http" | "https";
   /** The host name or address as it appears in the URL (IPv6 in brackets). */
   hostname: string;
-  /** The port the URL ends up with, after the port rule. */
+  /**
+   * The port every write request goes to: the port written in {@link url}, after the port rule. edr-sink's
+   * `port` means the same (when given, it is the port requests go to), so passing this config to `createSink`
+   * sends to this port either way.
+   */
   port: number;
   /** `port_override` as given, if it was; already applied to `url` unless `host` had an explicit port. */
   portOverride?: number;
@@ -54,7 +62,12 @@ export interface RemoteConfig {
   verifySsl: boolean;
   /** Path of a PEM file with the CA certificate(s) to trust for the remote, `~` expanded, absolute. */
   caFile?: string;
-  /** Retries per write call after the first attempt; what is still not delivered stays queued. @default 3 */
+  /**
+   * Retries of each write request after its first attempt, within one write call: a request is sent at most
+   * `1 + maxRetries` times (the halves of a split 413 or of a bisected batch count their own attempts). What
+   * is still not delivered stays queued for a later call. The same meaning as edr-sink's `maxRetries`.
+   * @default {@link DEFAULT_MAX_RETRIES}
+   */
   maxRetries: number;
   /** At most this many lines per request. @default {@link DEFAULT_BATCH_LINES} */
   batchLines: number;
@@ -109,16 +122,24 @@ export interface TransformConfig {
   downsampling?: DownsamplingConfig;
 }
 
-/** Where the durable queue lives (what edr-queue takes). */
+/** Where the durable queue lives: edr-queue's `createQueue` takes it as is (`dir`, `name`, `maxBytes`). */
 export interface QueueConfig {
   /** Directory of the queue file: `queue_dir`, else `PLUGIN_DIR`, else `~/.plugins`; absolute. */
   dir: string;
   /**
-   * File name of this mode's queue: `edr_queue_writes.jsonl.gz` or `edr_queue_schedule.jsonl.gz`, with
-   * `_<unique_file_suffix>` before `.jsonl.gz` when that (older plugins') argument is given.
+   * The queue's name, as edr-queue's `name` takes it: `writes` or `schedule`, with `_<unique_file_suffix>`
+   * appended when that (older plugins') argument is given (`schedule_suffix123`). Letters, digits, `_` and `-`.
+   */
+  name: string;
+  /**
+   * File name of this mode's queue, `edr_queue_<name>.jsonl.gz` (the name edr-queue gives its head file):
+   * `edr_queue_writes.jsonl.gz`, `edr_queue_schedule.jsonl.gz` or `edr_queue_schedule_suffix123.jsonl.gz`.
    */
   fileName: string;
-  /** Bound on unacknowledged bytes in the queue (`max_size` MB x 1,048,576). @default 1073741824 */
+  /**
+   * Bound on unacknowledged bytes in the queue, compressed, on disk (`max_size` MB x 1,048,576), as edr-queue's
+   * `maxBytes` takes it. @default 1073741824
+   */
   maxBytes: number;
 }
 
@@ -142,6 +163,11 @@ export interface ScheduledConfig extends CommonConfig {
   windowMs: number;
   /** How far behind the call time the window ends, in ms. @default 0 */
   offsetMs: number;
+  /**
+   * After downtime, copy the windows missed, oldest first, before the current one (`catch_up`); `false` keeps
+   * the Python plugin's behaviour (missed windows are never copied). @default {@link DEFAULT_CATCH_UP}
+   */
+  catchUp: boolean;
 }
 
 /** Configuration of the on-write mode: each batch of written lines is replicated as it arrives. */
@@ -149,6 +175,12 @@ export interface WritesConfig extends CommonConfig {
   /** Discriminant. */
   mode: "writes";
 }
+
+/*
+ * The defaults of the remote settings below are edr-sink's defaults too, stated in both packages because
+ * neither imports the other (each is useful alone); edr-plugin's contract test (test/contract.test.ts) fails
+ * when the two disagree.
+ */
 
 /**
  * Default `batch_lines`: 100,000 lines per request (edr-sink's default). InfluxDB 3 answers a write only after
@@ -160,11 +192,13 @@ export const DEFAULT_BATCH_LINES = 100_000;
 export const DEFAULT_BATCH_BYTES = 6 * 1024 * 1024;
 /** InfluxDB 3's request body limit (`--max-http-request-size`), checked after decompression too: `batch_bytes` may not exceed it. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-/** Default `max_retries`, as in the seed. */
+/** Default `write_api`: InfluxDB 3's own endpoint, the only one that keeps the good lines of a bad batch (edr-sink's default). */
+export const DEFAULT_WRITE_API: WriteApi = "v3";
+/** Default `max_retries`, as in the seed (edr-sink's default). */
 export const DEFAULT_MAX_RETRIES = 3;
-/** Default `max_size` in MB, as in the seed. */
+/** Default `max_size` in MB, as in the seed (edr-queue's default `maxBytes` is this many MiB). */
 export const DEFAULT_MAX_SIZE_MB = 1024;
-/** Default `max_in_flight`: enough to hide InfluxDB 3's ~1 s write-ahead-log flush per request. */
+/** Default `max_in_flight`: enough to hide InfluxDB 3's ~1 s write-ahead-log flush per request (edr-sink's default). */
 export const DEFAULT_MAX_IN_FLIGHT = 4;
 /**
  * Default `timeout`: 30 s per request. InfluxDB 3 answers only after its write-ahead-log flush (~1 s), and a
@@ -172,6 +206,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 4;
  * so too short a timeout costs bandwidth for nothing. Same as edr-sink's default.
  */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default `catch_up`: a scheduled run after downtime copies the windows it missed. */
+export const DEFAULT_CATCH_UP = true;
 /** InfluxDB 3's HTTP port, used for `http` hosts without a port. */
 export const DEFAULT_HTTP_PORT = 8181;
 /** Used for `https` hosts without a port. */

@@ -69,11 +69,13 @@ describe("the seed's examples", () => {
       },
       queue: {
         dir: "/home/edr/.plugins",
+        name: "schedule",
         fileName: "edr_queue_schedule.jsonl.gz",
         maxBytes: 1024 * 1024 * 1024,
       },
       windowMs: 3_600_000,
       offsetMs: 0,
+      catchUp: true,
     });
   });
 
@@ -152,5 +154,40 @@ describe("the seed's examples", () => {
       ]),
     );
     expect(config.remote.url).toBe("https://remote.example:8181");
+  });
+});
+
+describe("catch_up", () => {
+  it("defaults to true and reads true or false in any case", () => {
+    expect(scheduled({}).catchUp).toBe(true);
+    for (const [text, value] of [
+      ["true", true],
+      ["TRUE", true],
+      ["True", true],
+      ["false", false],
+      ["FALSE", false],
+      ["fAlSe", false],
+    ] as const) {
+      expect(scheduled({ catch_up: text }).catchUp).toBe(value);
+    }
+    expect(parseScheduledConfig(`host=h,token=t,database=d,window=1h,catch_up=false`, options).catchUp).toBe(
+      false,
+    );
+  });
+
+  it("refuses anything but true or false, naming the argument", () => {
+    expect(problems(() => scheduled({ catch_up: "yes" }))).toMatchInlineSnapshot(`
+      [
+        "catch_up: expected true or false, got "yes"",
+      ]
+    `);
+  });
+
+  it("is refused in on-write mode", () => {
+    expect(problems(() => writes({ catch_up: "false" }))).toMatchInlineSnapshot(`
+      [
+        "catch_up: is only used in scheduled mode, not in writes mode",
+      ]
+    `);
   });
 });

@@ -1,13 +1,13 @@
 import type { Mode } from "./arguments.js";
 import type { QueueConfig, ScheduledConfig, WritesConfig } from "./config.js";
-import { DEFAULT_MAX_SIZE_MB, PLUGIN_DIR_ENV } from "./config.js";
+import { DEFAULT_CATCH_UP, DEFAULT_MAX_SIZE_MB, PLUGIN_DIR_ENV } from "./config.js";
 import { formatDuration, readDuration } from "./duration.js";
 import type { ArgumentValues, ArgsInput } from "./read-input.js";
 import { readInput } from "./read-input.js";
 import type { Environment } from "./remote-config.js";
 import { optional, readLocal, readRemote } from "./remote-config.js";
 import type { PathContext } from "./scalars.js";
-import { defaultPathContext, readInteger, resolvePath } from "./scalars.js";
+import { defaultPathContext, readBoolean, readInteger, resolvePath } from "./scalars.js";
 import { readTransform } from "./transform-config.js";
 
 /** What the config parsers read besides the arguments; every part injectable for tests. */
@@ -46,6 +46,9 @@ export function parseScheduledConfig(args: ArgsInput, options: ParseConfigOption
     if (!offset.ok) issues.add("offset", offset.expected, text);
     return offset.ok ? offset.ms : undefined;
   });
+  const catchUp = optional(get("catch_up"), DEFAULT_CATCH_UP, (text) =>
+    readBoolean("catch_up", text, issues),
+  );
 
   const intervalMs = common?.transform.downsampling?.intervalMs;
   if (intervalMs !== undefined) {
@@ -65,10 +68,10 @@ export function parseScheduledConfig(args: ArgsInput, options: ParseConfigOption
   }
 
   issues.throwIfAny();
-  if (common === undefined || windowMs === undefined || offsetMs === undefined) {
+  if (common === undefined || windowMs === undefined || offsetMs === undefined || catchUp === undefined) {
     throw new Error("[edr-args] internal: a setting is missing without an issue");
   }
-  return { mode: "scheduled", ...common, windowMs, offsetMs };
+  return { mode: "scheduled", ...common, windowMs, offsetMs, catchUp };
 }
 
 /**
@@ -103,6 +106,12 @@ function readCommon(values: ArgumentValues, mode: Mode, options: ParseConfigOpti
 
 const MIB = 1024 * 1024;
 
+/**
+ * Longest `unique_file_suffix`: the queue's longest file (`edr_queue_<name>.NNNNNN.jsonl.gz`) and its side
+ * files then stay far below the 255 bytes a file name may have.
+ */
+export const MAX_FILE_SUFFIX_LENGTH = 64;
+
 function readQueue(
   values: ArgumentValues,
   mode: Mode,
@@ -118,6 +127,7 @@ function readQueue(
   });
   const dirText = get("queue_dir") ?? nonEmpty(env[PLUGIN_DIR_ENV]) ?? "~/.plugins";
   const suffix = get("unique_file_suffix");
+  // The same characters edr-queue allows in a queue name, so the name below is always one it takes.
   if (suffix !== undefined && !/^[A-Za-z0-9_-]+$/.test(suffix)) {
     issues.add(
       "unique_file_suffix",
@@ -126,11 +136,21 @@ function readQueue(
     );
     return undefined;
   }
+  if (suffix !== undefined && suffix.length > MAX_FILE_SUFFIX_LENGTH) {
+    issues.add(
+      "unique_file_suffix",
+      `at most ${MAX_FILE_SUFFIX_LENGTH} characters (it becomes part of a file name)`,
+      suffix,
+    );
+    return undefined;
+  }
   if (maxSizeMb === undefined) return undefined;
-  const base = mode === "writes" ? "edr_queue_writes" : "edr_queue_schedule";
+  const base = mode === "writes" ? "writes" : "schedule";
+  const name = suffix === undefined ? base : `${base}_${suffix}`;
   return {
     dir: resolvePath(dirText, paths),
-    fileName: suffix === undefined ? `${base}.jsonl.gz` : `${base}_${suffix}.jsonl.gz`,
+    name,
+    fileName: `edr_queue_${name}.jsonl.gz`,
     maxBytes: maxSizeMb * MIB,
   };
 }

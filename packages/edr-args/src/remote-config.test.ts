@@ -197,6 +197,7 @@ describe("queue arguments", () => {
   it("default to PLUGIN_DIR, else ~/.plugins, and 1024 MB", () => {
     expect(writes({}).queue).toEqual({
       dir: "/home/edr/.plugins",
+      name: "writes",
       fileName: "edr_queue_writes.jsonl.gz",
       maxBytes: 1024 * 1024 * 1024,
     });
@@ -212,6 +213,7 @@ describe("queue arguments", () => {
     );
     expect(config.queue).toEqual({
       dir: "/home/edr/q",
+      name: "writes_a_1-b",
       fileName: "edr_queue_writes_a_1-b.jsonl.gz",
       maxBytes: 1_048_576,
     });
@@ -228,6 +230,32 @@ describe("queue arguments", () => {
     expect(problems(() => writes({ max_size: "0.5" }))).toMatchInlineSnapshot(`
       [
         "max_size: expected an integer ≥ 1, got "0.5"",
+      ]
+    `);
+  });
+
+  it("name the queue after the mode and the suffix, and keep fileName edr-queue's head file of that name", () => {
+    const scheduled = parseScheduledConfig(
+      { ...base, window: "1h", unique_file_suffix: "suffix123" },
+      options,
+    ).queue;
+    expect([scheduled.name, scheduled.fileName]).toEqual([
+      "schedule_suffix123",
+      "edr_queue_schedule_suffix123.jsonl.gz",
+    ]);
+    expect(parseScheduledConfig({ ...base, window: "1h" }, options).queue.name).toBe("schedule");
+    for (const config of [writes({}), writes({ unique_file_suffix: "Z-9_" })]) {
+      expect(config.queue.fileName).toBe(`edr_queue_${config.queue.name}.jsonl.gz`);
+      // edr-queue's rule for a queue name.
+      expect(config.queue.name).toMatch(/^[A-Za-z0-9_-]+$/);
+    }
+  });
+
+  it("refuse a unique_file_suffix longer than 64 characters", () => {
+    expect(writes({ unique_file_suffix: "a".repeat(64) }).queue.name).toBe(`writes_${"a".repeat(64)}`);
+    expect(problems(() => writes({ unique_file_suffix: "a".repeat(65) }))).toMatchInlineSnapshot(`
+      [
+        "unique_file_suffix: expected at most 64 characters (it becomes part of a file name), got "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…"",
       ]
     `);
   });

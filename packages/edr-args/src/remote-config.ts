@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_WRITE_API,
   LOCAL_TOKEN_ENV,
   MAX_REQUEST_BYTES,
   REMOTE_TOKEN_ENV,
@@ -60,7 +61,9 @@ export function readRemote(
   }
 
   const verifySsl = optional(get("verify_ssl"), true, (v) => readBoolean("verify_ssl", v, issues));
-  const writeApi = optional(get("write_api"), "v3", (v) => readChoice("write_api", v, WRITE_APIS, issues));
+  const writeApi = optional(get("write_api"), DEFAULT_WRITE_API, (v) =>
+    readChoice("write_api", v, WRITE_APIS, issues),
+  );
   const maxRetries = optional(get("max_retries"), DEFAULT_MAX_RETRIES, (v) =>
     readInteger("max_retries", v, issues, 0),
   );
