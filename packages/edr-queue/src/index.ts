@@ -12,3 +12,4 @@ export type { QueueEntry } from "./entries.js";
 export type { Position } from "./cursor-file.js";
 export { QueueError, type QueueErrorCode } from "./errors.js";
 export { createZlibCodec, createFflateCodec, DEFAULT_LEVEL, type Codec, type CodecOption } from "./codec.js";
+export { inspectQueue, type InspectOptions, type QueueInspection, type LockOwner } from "./inspect.js";
