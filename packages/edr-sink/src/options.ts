@@ -13,9 +13,14 @@ export interface SinkLogger {
 /** Waits `ms`, or less when `signal` aborts (then it resolves, it does not reject). */
 export type SleepFn = (ms: number, signal: AbortSignal) => Promise<void>;
 
+/*
+ * The defaults below that edr-args also states (write API, retries, batch lines and bytes, requests in flight,
+ * timeout) are kept equal to its `DEFAULT_*` by edr-plugin's contract test: neither package imports the other.
+ */
+
 /** Default write endpoint: InfluxDB 3's own, the only one that stores the good lines of a bad batch. */
 export const DEFAULT_WRITE_API: WriteApi = "v3";
-/** Default retries per request in one write call (the seed's `max_retries`). */
+/** Default retries of each request after its first attempt, in one write call (the seed's `max_retries`). */
 export const DEFAULT_MAX_RETRIES = 3;
 /** Default most lines per request. */
 export const DEFAULT_BATCH_LINES = 100_000;
@@ -36,11 +41,19 @@ export const DEFAULT_BACKOFF_MAX_MS = 60_000;
 /** Default pause after a halt (401/403/404/TLS) before lines are worth sending again. */
 export const DEFAULT_HALT_PAUSE_MS = 60_000;
 
-/** How to reach the remote and how hard to try. Names follow edr-args' remote settings. */
+/**
+ * How to reach the remote and how hard to try. Names and meanings are edr-args' `RemoteConfig`, so a parsed
+ * remote config is passed as is: `createSink(config.remote)` (its other fields are ignored).
+ */
 export interface SinkOptions {
   /** Base URL of the remote, `http://` or `https://`, optionally with a path prefix. */
   url: string;
-  /** Overrides the port in `url` (the seed's `port_override`). */
+  /**
+   * The port every request goes to; when given, it replaces the port in `url` (when absent, the port of `url`,
+   * or 80/443 when `url` names none). edr-args' `remote.port` means the same: the port its `url` already
+   * holds after the port rule. Not the seed's `port_override`, which edr-args applies and which a port
+   * written in `host` wins over.
+   */
   port?: number | undefined;
   /** Sent as `Authorization: Bearer <token>`; never logged, never in an error or outcome. */
   token?: string | undefined;
@@ -52,7 +65,12 @@ export interface SinkOptions {
   verifySsl?: boolean | undefined;
   /** PEM file of the CA(s) to trust for the remote's certificate (instead of Node's bundled list). */
   caFile?: string | undefined;
-  /** Retries per request in one write call; what is still not delivered is returned as such. @default 3 */
+  /**
+   * Retries of each request after its first attempt, in one write call: a request is sent at most
+   * `1 + maxRetries` times (the halves of a split 413 or of a bisected batch count their own attempts). What is
+   * still not delivered comes back not delivered (the caller keeps it queued). The same meaning as edr-args'
+   * `max_retries`. @default 3
+   */
   maxRetries?: number | undefined;
   /** Most lines per request. @default 100000 */
   batchLines?: number | undefined;
