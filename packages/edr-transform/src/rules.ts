@@ -1,3 +1,4 @@
+import type { DownsampleOptions } from "./downsample.js";
 import { EdrTransformError } from "./errors.js";
 import { escapeName } from "./escape.js";
 
@@ -14,6 +15,11 @@ export interface ReplicationRules {
   tablesRename?: ReadonlyMap<string, string> | undefined;
   /** Per table, column renames (fields and tags, as the seed does): local name to remote name. */
   fieldRenames?: ReadonlyMap<string, ReadonlyMap<string, string>> | undefined;
+  /**
+   * Downsampling (edr-args' `downsampling`): bucket width in ms, epoch-aligned, and the aggregation per local
+   * table and field. Only `createTransform` reads it, between exclusion and renames; absent means none.
+   */
+  downsampling?: DownsampleOptions | undefined;
 }
 
 /** What a rule does to one table. `keys` maps a tag or field name to its new name, or null to drop it. */

@@ -1,3 +1,4 @@
+import { DownsamplingTransform } from "./downsample-transform.js";
 import { EdrTransformError } from "./errors.js";
 import { BACKSLASH, COMMA, HASH, NL, SPACE, TAB, escapeName } from "./escape.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
@@ -32,8 +33,23 @@ export interface TransformResult<T> {
   dropped: number;
   /** Lines or points left with no field once excluded fields were removed. */
   emptied: number;
-  /** Lines that are not valid line protocol, or whose renames would repeat a tag or field. */
+  /**
+   * Lines that are not valid line protocol, or whose renames would repeat a tag or field; with downsampling
+   * also the lines and points without a timestamp (they belong to no bucket).
+   */
   rejected: Rejection<T>[];
+  /**
+   * With downsampling only: the input lines or points folded into the buckets of `items` (each item is one
+   * table, tag set and bucket). Every input is counted once, in `dropped`, `emptied`, `rejected` or here.
+   */
+  downsampled?: number;
+  /**
+   * With downsampling only: what could not be aggregated, one message each. A value is left out when its
+   * field changed type within a bucket or its aggregate does not fit (an integer sum out of range, a float
+   * sum overflowing); a bucket is left out when no field is left or a rename would repeat a name in it.
+   * Empty when everything was aggregated.
+   */
+  problems?: string[];
 }
 
 /** A compiled set of table filter, exclusion and rename rules, applied to batches of lines or points. */
@@ -438,7 +454,7 @@ export function composeTransforms(...transforms: Transform[]): Transform {
     if (!(transform instanceof RuleTransform)) {
       throw new EdrTransformError(
         "INVALID_CONFIG",
-        "composeTransforms: expected transforms made by edr-transform",
+        "composeTransforms: expected transforms made by edr-transform (filterTables, excludeFields, renameTables, renameFields, composeTransforms, or createTransform without downsampling)",
       );
     }
     set = composeRuleSets(set, transform.ruleSet);
@@ -449,12 +465,30 @@ export function composeTransforms(...transforms: Transform[]): Transform {
 /**
  * All of the seed's rules in the seed's order, every rule naming tables by their local name:
  * filter tables, exclude fields, rename fields (and tags), rename tables.
+ *
+ * With `rules.downsampling`, each batch is also downsampled (see {@link downsample}) after the exclusion and
+ * before the renames, so aggregations name local tables and fields: one point per table, tag set and
+ * epoch-aligned bucket, stamped with the bucket start, and the result says how many inputs were folded
+ * (`downsampled`) and what could not be aggregated (`problems`). Each call aggregates its own batch: give a
+ * bucket's points in one call (or use {@link createDownsampler}), since a second point of the same bucket
+ * would overwrite the first at the remote. Such a transform cannot be passed to {@link composeTransforms}.
+ * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) for colliding renames or a bad downsampling config.
  */
 export function createTransform(rules: ReplicationRules): Transform {
-  return composeTransforms(
+  const all = composeTransforms(
     filterTables(rules),
     excludeFields(rules),
     renameFields(rules),
     renameTables(rules),
   );
+  const downsampling = rules.downsampling;
+  if (downsampling === undefined) return all;
+  const filter = filterRules(rules);
+  return new DownsamplingTransform({
+    dropsTable: (table) => filter.dropOthers && !filter.tables.has(table),
+    before: composeTransforms(filterTables(rules), excludeFields(rules)),
+    after: composeTransforms(renameFields(rules), renameTables(rules)),
+    all,
+    downsampling,
+  });
 }

@@ -29,6 +29,29 @@ describe("README examples", () => {
     expect(formatPoint(point!)).toBe('m,t=a\\ b f=1.5,n=9223372036854775807i,s="say \\"hi\\"" 1');
   });
 
+  it("downsamples in createTransform, between the exclusion and the renames", () => {
+    expect(
+      createTransform({
+        excludedFields: new Map([["cpu", new Set(["core"])]]),
+        fieldRenames: new Map([["cpu", new Map([["usage", "usage_pct"]])]]),
+        downsampling: {
+          intervalMs: 60_000,
+          aggregations: { fields: new Map([["cpu", new Map([["usage", "max" as const]])]]) },
+        },
+      }).lines([
+        "cpu,host=a,core=0 usage=10 1700000005000000000",
+        "cpu,host=a,core=1 usage=30 1700000030000000000",
+      ]),
+    ).toEqual({
+      items: ["cpu,host=a usage_pct=30 1699999980000000000"],
+      dropped: 0,
+      emptied: 0,
+      rejected: [],
+      downsampled: 2,
+      problems: [],
+    });
+  });
+
   it("downsamples into minute buckets", () => {
     const out = downsample({
       intervalMs: 60_000,
