@@ -161,7 +161,7 @@ class QueueDelivery implements Delivery {
 
   kick(): void {
     this.dirty = true;
-    if (this.running === undefined) this.start({});
+    if (this.running === undefined) void this.start({});
   }
 
   async pass(options: { waitForRetry?: boolean; signal?: AbortSignal } = {}): Promise<PassReport> {
@@ -181,7 +181,7 @@ class QueueDelivery implements Delivery {
     this.running = run;
     // A background pass (kick) has no caller to hear its failure: it is kept for the next pass to
     // rethrow through `pass()`'s own run, and must not crash the process as an unhandled rejection.
-    run.catch(() => undefined);
+    void run.catch(() => undefined);
     return run;
   }
 
