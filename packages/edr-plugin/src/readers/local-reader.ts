@@ -27,8 +27,11 @@ export interface LocalReader {
   readColumns(table: string): Promise<ColumnInfo[]>;
   /**
    * Rows of `table` with `startNs <= time < endNs`, in time order, in chunks of at most `chunkRows` rows
-   * (default 10,000). Each row's `time` is a zone-less UTC string (SQL) or int ns (InfluxQL), as
-   * edr-transform's row converter reads both. The iterator rejects if the stream fails at any point.
+   * (default 10,000). Each row's `time` is a zone-less UTC string (SQL) or int ns (InfluxQL, as an exact
+   * number `{ value: "<ns>" }`), numbers keep the text the server printed (`{ value: "21.0" }`), and a NULL
+   * column is left out: as edr-transform's row converter reads them. The iterator rejects if the stream
+   * fails at any point (an abort too, with `LOCAL_READ` and the signal's reason as `cause`); bounds outside
+   * int64 or a `chunkRows` that is not a positive whole number throw `INVALID_ARGUMENT` at once.
    */
   readRows(
     table: string,
