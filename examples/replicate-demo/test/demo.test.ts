@@ -2,7 +2,6 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readDeadLetters } from "../src/dead-letter.js";
 import { runDemo, type DemoSummary } from "../src/demo.js";
 
 describe("the README's demo", () => {
@@ -10,21 +9,30 @@ describe("the README's demo", () => {
   let summary: DemoSummary;
   let workDir: string;
 
-  it("runs a whole replication and accounts for every queued line", { timeout: 30_000 }, async () => {
-    workDir = await mkdtemp(join(tmpdir(), "edr-demo-test-"));
-    output = [];
-    summary = await runDemo({ say: (line) => output.push(line), workDir });
-    expect(summary.reconciled).toBe(true);
-    expect(summary.queuedAfter).toBe(0);
-    expect(summary.queued).toBe(summary.drain.delivered + summary.drain.deadLettered);
-    expect(summary.drain.stalled).toBeUndefined();
-    // 6 machine series and 2 energy series, 60 one-minute buckets each; the 3 alarms are refused.
-    expect(summary.remotePoints.get("machine")).toHaveLength(360);
-    expect(summary.remotePoints.get("power")).toHaveLength(120);
-    expect(summary.drain.deadLettered).toBe(3);
-  });
+  it(
+    "runs a whole replication through edr-plugin and accounts for every queued line",
+    { timeout: 30_000 },
+    async () => {
+      workDir = await mkdtemp(join(tmpdir(), "edr-demo-test-"));
+      output = [];
+      summary = await runDemo({ say: (line) => output.push(line), workDir });
+      expect(summary.report.errors).toEqual([]);
+      expect(summary.status.reconciled).toBe(true);
+      expect(summary.status.lines.queued).toBe(0);
+      expect(summary.status.lines.accepted).toBe(
+        summary.status.lines.delivered + summary.status.lines.deadLettered,
+      );
+      // 6 machine series and 2 energy series, 60 one-minute buckets each; the 3 alarms are refused.
+      expect(summary.remotePoints.get("machine")).toHaveLength(360);
+      expect(summary.remotePoints.get("power")).toHaveLength(120);
+      expect(summary.status.lines.deadLettered).toBe(3);
+    },
+  );
 
-  it("retried through the 503 and the 429 before delivering", () => {
+  it("told the seed's log lines and the retries through the 503 and the 429", () => {
+    const id = summary.report.taskId;
+    expect(output).toContain(`   [${id}] Queued 483 lines from machine,energy,alarms`);
+    expect(output).toContain(`   [${id}] Replicated 480 lines to remote instance`);
     expect(output.some((line) => /retrying \d+ lines in 1000 ms after 503/.test(line))).toBe(true);
     expect(output.some((line) => /retrying \d+ lines in 1000 ms after 429/.test(line))).toBe(true);
   });
@@ -41,19 +49,20 @@ describe("the README's demo", () => {
     expect(power.every((point) => point.fields["phase"]?.type === "integer")).toBe(true);
   });
 
-  it("kept the refused lines in the dead-letter file with the remote's reason", async () => {
-    const letters = await readDeadLetters(summary.deadLetterPath);
-    expect(letters).toHaveLength(3);
-    for (const letter of letters) {
+  it("kept the refused lines in the dead-letter file with the remote's reason", () => {
+    expect(summary.deadLetters).toHaveLength(3);
+    for (const letter of summary.deadLetters) {
       expect(letter.table).toBe("alarms");
       expect(letter.status).toBe(400);
       expect(letter.reason).toMatch(/code/);
     }
   });
 
-  it("left an empty, zcat-readable queue and never printed the token", async () => {
+  it("left an empty, zcat-readable queue and never printed a token", async () => {
     expect((await readdir(workDir)).some((name) => name.startsWith("edr_queue_schedule"))).toBe(true);
-    expect(output.join("\n")).not.toContain("demo-remote-token");
-    expect(output.join("\n")).toContain("token=<secret>");
+    const text = output.join("\n");
+    expect(text).not.toContain("demo-remote-token");
+    expect(text).not.toContain("demo-local-token");
+    expect(text).toContain("token=<secret>");
   });
 });
