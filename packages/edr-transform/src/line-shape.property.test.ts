@@ -37,6 +37,17 @@ const name = fc.oneof(
   { weight: 1, arbitrary: keyName },
 );
 const INSERTED = [",", " ", "=", "\\", '"', "\n", "\t", "i", "u", "0", "e", "-", "."];
+// What the server skips before a line (and a few texts it does not), and spacing after it: lines of one table
+// that start differently must still be found to be of that table, in the middle of a batch as at its start.
+const LEAD = ["\n", "\n ", "\n  ", " ", "\t", " \n", "\n\t", "\n,", "#c\n", "# x\n ", "\r\n"];
+const leading = fc.oneof(
+  { weight: 10, arbitrary: fc.constant("") },
+  { weight: 1, arbitrary: fc.constantFrom(...LEAD) },
+);
+const trailing = fc.oneof(
+  { weight: 12, arbitrary: fc.constant("") },
+  { weight: 1, arbitrary: fc.constantFrom(" ", "  ", "\t", " \t") },
+);
 
 const template = fc.record({
   measurement: fc.oneof(
@@ -61,8 +72,10 @@ function linesOf(t: Template): fc.Arbitrary<string[]> {
       timestamp: fc.option(timestamp, { nil: undefined, freq: 10 }),
       style: fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
       mutation: fc.nat(),
+      lead: leading,
+      trail: trailing,
     })
-    .map(({ tags, fields, timestamp, style, mutation }) => {
+    .map(({ tags, fields, timestamp, style, mutation, lead, trail }) => {
       const p: Point = {
         measurement: t.measurement,
         tags: record(t.tags.map((k, i) => [k, tags[i]!])),
@@ -76,7 +89,9 @@ function linesOf(t: Template): fc.Arbitrary<string[]> {
         const at = mutation % (text.length + 1);
         text = text.slice(0, at) + INSERTED[mutation % INSERTED.length]! + text.slice(at);
       }
-      return text;
+      // Cut short: also a measurement alone (`cpu\` says nothing of the table of `cpu\ x f=1`).
+      if (mutation % 11 === 2) text = text.slice(0, mutation % (text.length + 1));
+      return lead + text + trail;
     });
   return fc.array(line, { minLength: 1, maxLength: 60, size: "max" });
 }

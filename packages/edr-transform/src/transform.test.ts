@@ -176,6 +176,24 @@ describe("composeTransforms and createTransform", () => {
     expect(result.dropped).toBe(3);
   });
 
+  it("finds the table of a line that starts with a newline, first in its batch or not", () => {
+    // Leading whitespace, newlines included, is skipped as the server skips it: these are cpu lines.
+    const filter = createTransform({ tables: ["cpu"] });
+    for (const line of ["\n cpu f=1 1", "\n\tcpu,t=a f=1 1", "\n  cpu f=1 1  "]) {
+      expect(filter.lines([line]).items).toEqual([line.replace(/^\s+/, "")]);
+      expect(filter.lines(["cpu f=0 0", line]).items).toEqual(["cpu f=0 0", line.replace(/^\s+/, "")]);
+    }
+    const rename = createTransform({ tablesRename: new Map([["cpu", "c"]]) });
+    expect(rename.lines(["\n cpu f=1 1", "mem f=2 2", "\n cpu f=3 3"]).items).toEqual([
+      "c f=1 1",
+      "mem f=2 2",
+      "c f=3 3",
+    ]);
+    // Nor does a measurement cut short by the end of its line stand for the lines that start with it.
+    const spaced = createTransform({ tablesRename: new Map([["cpu x", "c"]]) });
+    expect(spaced.lines(["cpu\\", "cpu\\ x,t=a f=1 1"]).items).toEqual(["cpu\\", "c,t=a f=1 1"]);
+  });
+
   it("does the same to points as to lines", () => {
     const t = createTransform(rules);
     const points = parseLines(lines.join("\n"));

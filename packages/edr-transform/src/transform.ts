@@ -151,14 +151,18 @@ class RuleTransform implements Transform {
     let emptied = 0;
     const collector = this.collector;
     collector.start(items);
-    // Batches usually hold runs of one table: remember the last measurement's raw text and rule.
-    let lastRaw = "\n";
+    // Batches usually hold runs of one table: remember the last measurement's raw text and rule. A line that
+    // starts with that text, then a comma or a space, has the same measurement: the text was read from the
+    // start of a line with no leading whitespace, up to the comma or space that ended it. Empty until such a
+    // measurement is read: no sentinel text will do, since a line may start with anything (`"\n cpu …"` is a
+    // cpu line, once its leading whitespace is skipped).
+    let lastRaw = "";
     let lastRule = this.otherRule;
     for (let index = 0; index < lines.length; index++) {
       let line = lines[index]!;
       let rule: LineRule;
       const after = line.charCodeAt(lastRaw.length);
-      if ((after === COMMA || after === SPACE) && line.startsWith(lastRaw)) {
+      if ((after === COMMA || after === SPACE) && lastRaw.length !== 0 && line.startsWith(lastRaw)) {
         rule = lastRule;
       } else {
         const first = line.charCodeAt(0);
@@ -183,7 +187,9 @@ class RuleTransform implements Transform {
         const raw = line.slice(0, i);
         const name = escaped ? unescapeName(line, 0, i, true) : raw;
         rule = this.compiled.get(name) ?? this.otherRule;
-        if (i > 0) {
+        // Only a measurement ended by a comma or a space: one cut short by the end of the line, as in `cpu\`,
+        // says nothing of the lines that start with it (`cpu\ x,t=a f=1` is table "cpu x").
+        if (i > 0 && i < n) {
           lastRaw = raw;
           lastRule = rule;
         }
