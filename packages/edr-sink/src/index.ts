@@ -14,7 +14,7 @@ export {
   DEFAULT_WRITE_API,
   consoleSinkLogger,
 } from "./options.js";
-export type { SinkLogger, SinkOptions, SleepFn } from "./options.js";
+export type { AnswerEvent, SinkLogger, SinkOptions, SleepFn } from "./options.js";
 export { DELIVERED } from "./outcome.js";
 export type {
   DeliveredOutcome,

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { SinkError } from "./errors.js";
-import type { WriteApi } from "./retry-policy.js";
+import type { RetryDecision, TransportFailure, WriteApi } from "./retry-policy.js";
 
 /** Where the sink's own messages go. `debug` and `info` are optional. */
 export interface SinkLogger {
@@ -8,6 +8,21 @@ export interface SinkLogger {
   info?(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+}
+
+/** One request's answer, as {@link SinkOptions.onAnswer} hears it. */
+export interface AnswerEvent {
+  /** HTTP status, or 0 when no answer came back (see `failure`). */
+  readonly status: number;
+  /** `timeout`, `connection` or `tls` when `status` is 0. */
+  readonly failure: TransportFailure | undefined;
+  /** Lines in the request. */
+  readonly lines: number;
+  /**
+   * What the sink does next: `deliver`, `wait` (a retry after a pause), `give_up` (retries used up: the lines
+   * come back not delivered), `split` (413), `partial` / `bisect` (find the bad lines), `reject`, `halt`.
+   */
+  readonly action: RetryDecision["action"];
 }
 
 /** Waits `ms`, or less when `signal` aborts (then it resolves, it does not reject). */
@@ -92,6 +107,11 @@ export interface SinkOptions {
   haltPauseMs?: number | undefined;
   /** Where warnings and errors go. @default console (warn and error only) */
   logger?: SinkLogger | undefined;
+  /**
+   * Told about every answer (or transport failure) of every request, and what the sink does about it: for
+   * metrics such as retries by status code. Called synchronously; must not throw. @default none
+   */
+  onAnswer?: ((answer: AnswerEvent) => void) | undefined;
   /** Uniform [0, 1) source for jitter (tests inject one). @default Math.random */
   random?: (() => number) | undefined;
   /** Wall clock in epoch ms. @default Date.now */
@@ -119,6 +139,7 @@ export interface ResolvedSinkOptions {
   backoffMaxMs: number;
   haltPauseMs: number;
   logger: SinkLogger;
+  onAnswer: ((answer: AnswerEvent) => void) | undefined;
   random: () => number;
   now: () => number;
   sleep: SleepFn;
@@ -240,6 +261,7 @@ export function resolveOptions(options: SinkOptions): ResolvedSinkOptions {
     backoffMaxMs,
     haltPauseMs,
     logger: options.logger ?? consoleSinkLogger,
+    onAnswer: options.onAnswer,
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
     sleep: options.sleep ?? defaultSleep,

@@ -394,6 +394,12 @@ class RemoteSink implements Sink {
         },
         this.policy,
       );
+      this.opts.onAnswer?.({
+        status: answer.status,
+        failure: answer.failure,
+        lines: lineCount,
+        action: decision.action,
+      });
       switch (decision.action) {
         case "deliver":
           settlePiece(piece, DELIVERED);

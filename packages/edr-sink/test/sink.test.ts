@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as net from "node:net";
 import { describe, expect, it, vi } from "vitest";
-import { SinkError, createSink } from "../src/index.js";
+import { SinkError, createSink, type AnswerEvent } from "../src/index.js";
 import { makeLines, recordingLogger, useServer } from "./helpers.js";
 
 const ctx = useServer({ token: "s3cr3t-T0KEN" });
@@ -136,6 +136,22 @@ describe("write", () => {
     const sink = ctx.open({ token: TOKEN });
     expect(await sink.write([])).toMatchObject({ delivered: 0, requests: 0, outcomes: [] });
     expect(ctx.server.requests).toHaveLength(0);
+  });
+});
+
+describe("onAnswer", () => {
+  it("hears every request's answer and what the sink did about it", async () => {
+    const answers: AnswerEvent[] = [];
+    const sink = ctx.open({ token: TOKEN, onAnswer: (answer) => answers.push(answer), maxRetries: 2 });
+    ctx.server.faults.failNext(1, { status: 503, retryAfter: 0 });
+    ctx.server.faults.failNext(1, { status: 429, retryAfter: 0 });
+    const result = await sink.write(["m v=1 1", "m v=2 2"]);
+    expect(result.delivered).toBe(2);
+    expect(answers).toEqual([
+      { status: 503, failure: undefined, lines: 2, action: "wait" },
+      { status: 429, failure: undefined, lines: 2, action: "wait" },
+      { status: 204, failure: undefined, lines: 2, action: "deliver" },
+    ]);
   });
 });
 
