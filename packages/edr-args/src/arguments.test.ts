@@ -62,6 +62,7 @@ describe("formatArgumentsHelp", () => {
         target_table        New name of the one replicated table (older form of tables_rename).
         field_renames       Field (or tag) renames, per table.
         aggregate_interval  Downsample into buckets of this width.
+        aggregate_grace     How long a downsampling bucket waits for late points after its end. (default: 30s)
         aggregations        Aggregate function per field when downsampling. (default: avg for numbers, last for strings and booleans)
         max_size            Maximum size of the queue in MB. (default: 1024)
         queue_dir           Directory of the queue file. (default: PLUGIN_DIR environment variable, else ~/.plugins)

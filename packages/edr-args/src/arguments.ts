@@ -19,6 +19,7 @@ export interface ArgumentSpec {
 
 const BOTH: readonly Mode[] = ["scheduled", "writes"];
 const SCHEDULED: readonly Mode[] = ["scheduled"];
+const WRITES: readonly Mode[] = ["writes"];
 
 /** Every argument edr-args knows, in the order they are checked and documented. */
 export const ARGUMENTS: readonly ArgumentSpec[] = [
@@ -144,6 +145,14 @@ export const ARGUMENTS: readonly ArgumentSpec[] = [
     description: "Downsample into buckets of this width.",
     modes: BOTH,
     constraint: "Duration `<number><unit>` (`1min`, `1h`; `1m` is a minute); absent: no downsampling.",
+  },
+  {
+    name: "aggregate_grace",
+    description: "How long a downsampling bucket waits for late points after its end.",
+    modes: WRITES,
+    constraint:
+      "Duration `<number><unit>` or `0`; needs `aggregate_interval`. A point for a bucket already emitted is dead-lettered as late.",
+    default: "30s",
   },
   {
     name: "aggregations",

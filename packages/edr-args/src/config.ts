@@ -174,6 +174,11 @@ export interface ScheduledConfig extends CommonConfig {
 export interface WritesConfig extends CommonConfig {
   /** Discriminant. */
   mode: "writes";
+  /**
+   * With downsampling: how long after its end a bucket waits for late points before it is emitted, in ms
+   * (`aggregate_grace`). @default {@link DEFAULT_AGGREGATE_GRACE_MS}
+   */
+  aggregateGraceMs: number;
 }
 
 /*
@@ -208,6 +213,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 4;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Default `catch_up`: a scheduled run after downtime copies the windows it missed. */
 export const DEFAULT_CATCH_UP = true;
+/** Default `aggregate_grace`: 30 s, enough for clients that buffer their points for a flush interval or two. */
+export const DEFAULT_AGGREGATE_GRACE_MS = 30_000;
 /** InfluxDB 3's HTTP port, used for `http` hosts without a port. */
 export const DEFAULT_HTTP_PORT = 8181;
 /** Used for `https` hosts without a port. */

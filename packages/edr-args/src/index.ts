@@ -18,6 +18,7 @@ export { suggestName, editDistance } from "./suggest.js";
 export { RESERVED_FIELD_NAMES } from "./names.js";
 export {
   AGGREGATE_FUNCTIONS,
+  DEFAULT_AGGREGATE_GRACE_MS,
   WRITE_APIS,
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_LINES,

@@ -191,3 +191,23 @@ describe("catch_up", () => {
     `);
   });
 });
+
+describe("aggregate_grace", () => {
+  it("defaults to 30 s and reads a duration or 0", () => {
+    expect(writes({ aggregate_interval: "1min" }).aggregateGraceMs).toBe(30_000);
+    expect(writes({ aggregate_interval: "1min", aggregate_grace: "2min" }).aggregateGraceMs).toBe(120_000);
+    expect(writes({ aggregate_interval: "1min", aggregate_grace: "0" }).aggregateGraceMs).toBe(0);
+  });
+
+  it("needs aggregate_interval and a duration, and is an on-write argument only", () => {
+    expect(problems(() => writes({ aggregate_grace: "10s" }))).toMatchInlineSnapshot(`
+      [
+        "aggregate_grace: needs aggregate_interval (it says how long a downsampling bucket waits for late points)",
+      ]
+    `);
+    expect(problems(() => writes({ aggregate_interval: "1min", aggregate_grace: "soon" }))).toHaveLength(1);
+    expect(problems(() => scheduled({ aggregate_grace: "10s" }))[0]).toMatch(
+      /^aggregate_grace: is only used in writes mode/,
+    );
+  });
+});

@@ -1,6 +1,11 @@
 import type { Mode } from "./arguments.js";
 import type { QueueConfig, ScheduledConfig, WritesConfig } from "./config.js";
-import { DEFAULT_CATCH_UP, DEFAULT_MAX_SIZE_MB, PLUGIN_DIR_ENV } from "./config.js";
+import {
+  DEFAULT_AGGREGATE_GRACE_MS,
+  DEFAULT_CATCH_UP,
+  DEFAULT_MAX_SIZE_MB,
+  PLUGIN_DIR_ENV,
+} from "./config.js";
 import { formatDuration, readDuration } from "./duration.js";
 import type { ArgumentValues, ArgsInput } from "./read-input.js";
 import { readInput } from "./read-input.js";
@@ -83,9 +88,24 @@ export function parseScheduledConfig(args: ArgsInput, options: ParseConfigOption
 export function parseWritesConfig(args: ArgsInput, options: ParseConfigOptions = {}): WritesConfig {
   const values = readInput(args, "writes");
   const common = readCommon(values, "writes", options);
-  values.issues.throwIfAny();
-  if (common === undefined) throw new Error("[edr-args] internal: a setting is missing without an issue");
-  return { mode: "writes", ...common };
+  const { get, issues } = values;
+  const graceText = get("aggregate_grace");
+  const aggregateGraceMs = optional(graceText, DEFAULT_AGGREGATE_GRACE_MS, (text) => {
+    const grace = readDuration(text, { allowZero: true });
+    if (!grace.ok) issues.add("aggregate_grace", grace.expected, text);
+    return grace.ok ? grace.ms : undefined;
+  });
+  if (graceText !== undefined && common !== undefined && common.transform.downsampling === undefined) {
+    issues.addNote(
+      "aggregate_grace",
+      "needs aggregate_interval (it says how long a downsampling bucket waits for late points)",
+      "aggregate_interval with it, or no aggregate_grace",
+    );
+  }
+  issues.throwIfAny();
+  if (common === undefined || aggregateGraceMs === undefined)
+    throw new Error("[edr-args] internal: a setting is missing without an issue");
+  return { mode: "writes", ...common, aggregateGraceMs };
 }
 
 function readCommon(values: ArgumentValues, mode: Mode, options: ParseConfigOptions) {
