@@ -1,5 +1,5 @@
 export { createQueue } from "./open-queue.js";
-export type { Queue, Batch, QueueStats } from "./types.js";
+export type { Queue, Batch, BatchSpan, QueueStats } from "./types.js";
 export type { QueueOptions } from "./options.js";
 export {
   DEFAULT_MAX_BYTES,

@@ -48,6 +48,21 @@ describe("createQueue", () => {
     await q.close();
   });
 
+  it("acknowledges several consecutive batches at once as one span, without their entries", async () => {
+    const dir = tempDir();
+    const q = await createQueue({ dir });
+    await q.append(entries(0, 10));
+    const first = await q.read({ maxEntries: 3 });
+    await q.read({ maxEntries: 3 });
+    const third = await q.read({ maxEntries: 3 });
+    await q.ack({ start: first.start, end: third.end, entries: { length: 9 } });
+    expect(q.stats()).toMatchObject({ entries: 1, acknowledged: 9 });
+    await q.close();
+    const reopened = await createQueue({ dir });
+    expect(await drainAll(reopened)).toEqual([9]);
+    await reopened.close();
+  });
+
   it("rejects an ack that skips an unacknowledged batch", async () => {
     const q = await createQueue({ dir: tempDir() });
     await q.append(entries(0, 4));

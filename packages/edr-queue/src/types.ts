@@ -13,6 +13,17 @@ export interface Batch {
   readonly end: Position;
 }
 
+/**
+ * What `ack` needs of a batch: its positions and how many entries it holds. A {@link Batch} is one; so is the
+ * span of several consecutive batches (`{ start: first.start, end: last.end, entries: { length: total } }`),
+ * which lets a caller acknowledge entries it no longer holds in memory.
+ */
+export interface BatchSpan {
+  readonly start: Position;
+  readonly end: Position;
+  readonly entries: { readonly length: number };
+}
+
 /** Counters and gauges of a queue. */
 export interface QueueStats {
   /** Unacknowledged entries. */
@@ -50,9 +61,10 @@ export interface Queue {
   read(options?: { maxEntries?: number; maxBytes?: number }): Promise<Batch>;
   /**
    * Acknowledges a batch: its entries will never be read again, even after a crash. Batches must be
-   * acknowledged in order; acknowledging one already acknowledged (or dropped) does nothing.
+   * acknowledged in order; acknowledging one already acknowledged (or dropped) does nothing. A
+   * {@link BatchSpan} of consecutive batches acknowledges them all at once.
    */
-  ack(batch: Batch): Promise<void>;
+  ack(batch: BatchSpan): Promise<void>;
   /** Makes the next `read` start again at the oldest unacknowledged entry (after a failed send). */
   rewind(): void;
   stats(): QueueStats;
