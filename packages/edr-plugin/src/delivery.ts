@@ -34,6 +34,17 @@ export interface DeliveryOptions {
   now?: (() => number) | undefined;
 }
 
+/** How a pass runs. */
+export interface PassOptions {
+  /**
+   * Lines not delivered wait for their `retryAt` within the pass when it is at most this far away; farther, the
+   * pass ends with them pending (`stalled`). `Infinity` waits whatever it takes (the drain loop). @default 0
+   */
+  maxRetryWaitMs?: number;
+  /** Ends the pass: nothing more is sent, the calls written answer, then it resolves. */
+  signal?: AbortSignal;
+}
+
 /** What one pass did. */
 export interface PassReport {
   delivered: number;
@@ -53,6 +64,8 @@ export interface DeliveryCounters {
   /** Dead letters by the remote's status code. */
   deadLettersByStatus: Map<number, number>;
   lastSuccessMs: number | undefined;
+  /** When lines last came back not delivered (epoch ms): later than `lastSuccessMs` while the remote fails. */
+  lastNotDeliveredMs: number | undefined;
   /** Lines sent again or waiting to be: the sink's reason for the last not-delivered lines. */
   lastReason: string | undefined;
 }
@@ -65,10 +78,10 @@ export interface DeliveryCounters {
 export interface Delivery {
   /**
    * Runs one pass, or joins the one running: sends until the queue is empty, or until a round leaves lines
-   * not delivered (after the sink's own retries) or the remote halts. With `waitForRetry`, a pass that finds
+   * not delivered (after the sink's own retries) or the remote halts. With `maxRetryWaitMs`, a pass that finds
    * lines waiting for their `retryAt` waits for it (abortable by `signal`) instead of ending at once.
    */
-  pass(options?: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport>;
+  pass(options?: PassOptions): Promise<PassReport>;
   /** Starts a pass in the background if none is running (after an append). */
   kick(): void;
   /** Lines held in memory waiting to be sent again. */
@@ -111,6 +124,12 @@ interface PendingLine {
 }
 
 const DEFAULT_READ_ENTRIES = 10_000;
+/**
+ * Least pause before lines not delivered are sent again, doubling each round that delivers nothing up to
+ * the most: a remote that keeps answering `Retry-After: 0` (or a proxy that resets at once) is not hammered.
+ */
+const MIN_RESEND_PAUSE_MS = 250;
+const MAX_RESEND_PAUSE_MS = 30_000;
 const DEFAULT_READ_BYTES = 4 * 1024 * 1024;
 
 /** Creates the delivery loop of a queue and a sink (see {@link Delivery}). */
@@ -125,11 +144,14 @@ class QueueDelivery implements Delivery {
     requests: 0,
     deadLettersByStatus: new Map(),
     lastSuccessMs: undefined,
+    lastNotDeliveredMs: undefined,
     lastReason: undefined,
   };
   private readonly open: OpenBatch[] = [];
   private pending: PendingLine[] = [];
   private waitUntil: number | undefined;
+  /** The pause before the next resend when a round delivers nothing; back to the least after a delivery. */
+  private resendPauseMs = MIN_RESEND_PAUSE_MS;
   private nextOrdinal: number;
   private running: Promise<PassReport> | undefined;
   /** Set when entries may have been appended after the running pass found the queue empty. */
@@ -164,7 +186,7 @@ class QueueDelivery implements Delivery {
     if (this.running === undefined) void this.start({});
   }
 
-  async pass(options: { waitForRetry?: boolean; signal?: AbortSignal } = {}): Promise<PassReport> {
+  async pass(options: PassOptions = {}): Promise<PassReport> {
     // Join a running pass, then run one more so that what was appended meanwhile is sent too.
     while (this.running !== undefined) await this.running.catch(() => undefined);
     return this.start(options);
@@ -174,7 +196,7 @@ class QueueDelivery implements Delivery {
     while (this.running !== undefined) await this.running.catch(() => undefined);
   }
 
-  private start(options: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport> {
+  private start(options: PassOptions): Promise<PassReport> {
     const run = this.run(options).finally(() => {
       if (this.running === run) this.running = undefined;
     });
@@ -185,7 +207,7 @@ class QueueDelivery implements Delivery {
     return run;
   }
 
-  private async run(options: { waitForRetry?: boolean; signal?: AbortSignal }): Promise<PassReport> {
+  private async run(options: PassOptions): Promise<PassReport> {
     const window: Call[] = [];
     try {
       return await this.runWindow(window, options);
@@ -209,10 +231,7 @@ class QueueDelivery implements Delivery {
     this.nextOrdinal = stats.acknowledged + stats.dropped;
   }
 
-  private async runWindow(
-    window: Call[],
-    options: { waitForRetry?: boolean; signal?: AbortSignal },
-  ): Promise<PassReport> {
+  private async runWindow(window: Call[], options: PassOptions): Promise<PassReport> {
     const report: PassReport = {
       delivered: 0,
       deadLettered: 0,
@@ -230,7 +249,7 @@ class QueueDelivery implements Delivery {
       if (!stop && this.pending.length > 0 && window.length === 0) {
         // Lines not delivered go first, once every call written before them has answered.
         const wait = (this.waitUntil ?? 0) - this.now();
-        if (wait > 0 && !options.waitForRetry) break;
+        if (wait > (options.maxRetryWaitMs ?? 0)) break;
         if (wait > 0) {
           await sleep(wait, options.signal);
           continue;
@@ -335,7 +354,10 @@ class QueueDelivery implements Delivery {
   private settle(call: Call, result: WriteResult, report: PassReport): void {
     this.counters.requests += result.requests;
     report.requests += result.requests;
-    if (result.delivered > 0) this.counters.lastSuccessMs = this.now();
+    if (result.delivered > 0) {
+      this.counters.lastSuccessMs = this.now();
+      this.resendPauseMs = MIN_RESEND_PAUSE_MS;
+    }
     const time = new Date(this.now()).toISOString();
     let k = 0;
     for (const { open, indices } of call.parts) {
@@ -362,6 +384,14 @@ class QueueDelivery implements Delivery {
           if (this.waitUntil === undefined || outcome.retryAt > this.waitUntil)
             this.waitUntil = outcome.retryAt;
         }
+      }
+    }
+    if (result.notDelivered > 0) {
+      this.counters.lastNotDeliveredMs = this.now();
+      if (result.delivered === 0) {
+        const floor = this.now() + this.resendPauseMs;
+        if (this.waitUntil !== undefined && this.waitUntil < floor) this.waitUntil = floor;
+        this.resendPauseMs = Math.min(this.resendPauseMs * 2, MAX_RESEND_PAUSE_MS);
       }
     }
     // Pending lines of several calls must stay in queue order: calls answer in call order, and a call's

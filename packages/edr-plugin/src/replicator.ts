@@ -1,23 +1,17 @@
-import { randomUUID } from "node:crypto";
 import type { ScheduledConfig, WritesConfig } from "edr-args";
-import { createQueue, QueueError, type Queue, type QueueEntry } from "edr-queue";
+import { createQueue, type Queue } from "edr-queue";
 import { createSink, type Sink, type SinkLogger } from "edr-sink";
-import {
-  createDownsampler,
-  createRowConverter,
-  createTransform,
-  formatPoint,
-  type ColumnInfo,
-  type Point,
-  type Row,
-  type RowConverter,
-  type Transform,
-} from "edr-transform";
-import { createDeadLetterStore, type DeadLetterStore } from "./dead-letters.js";
+import { createTransform } from "edr-transform";
+import { errorMessage, finishCall, logQueued, startCall, type Call } from "./call.js";
 import { replayDeadLetters, type ReplayOptions, type ReplayResult } from "./dead-letter-replay.js";
+import { createDeadLetterStore, type DeadLetterStore } from "./dead-letters.js";
 import { createDelivery, type Delivery } from "./delivery.js";
 import { PluginError } from "./errors.js";
-import { consoleLogger, formatElapsed, taskLogger, type ReplicatorLogger } from "./logger.js";
+import type { IntakeLine, WriteIntake } from "./listen/write-intake.js";
+import { consoleLogger, type ReplicatorLogger } from "./logger.js";
+import { openIntake, type Intake } from "./on-write/intake.js";
+import { WriteFlusher } from "./on-write/write-flush.js";
+import { Pipeline } from "./pipeline.js";
 import { createInfluxQLReader } from "./readers/influxql-reader.js";
 import type { LocalReader } from "./readers/local-reader.js";
 import { createSqlReader } from "./readers/sql-reader.js";
@@ -29,76 +23,110 @@ import type {
   ReplicatorStatus,
   TableBatch,
 } from "./replicator-types.js";
+import { copyScheduledWindows } from "./scheduled-call.js";
 import { createStatusBook, type StatusBook } from "./status.js";
 import { createWatermarkStore, type WatermarkStore } from "./watermarks.js";
-import { chunkSpanNs, formatCallTime, formatNs, planRanges, type TimeRange } from "./windows.js";
 
-const MS = 1_000_000n;
-/** Rows per chunk read from the local instance, and so per queue append. */
-const CHUNK_ROWS = 10_000;
+/** Default flush interval of on-write mode: 1 s, like the engine's WAL flush. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+/** The drain loop's longest pause while the remote is down (it starts at 1 s and doubles). */
+const MAX_DRAIN_BACKOFF_MS = 30_000;
+/** How often an idle drain loop looks at the queue (an append also wakes it). */
+const DRAIN_IDLE_MS = 1000;
+/** What a writer is told to wait when the queue is full. */
+const FULL_RETRY_AFTER_SECONDS = 5;
+/** The queue counts as full this close to `max_size`, so one more request still fits. */
+const FULL_MARGIN_BYTES = 10 * 1024 * 1024;
 
 /**
- * Opens the replicator of one config: its queue (taking the queue's lock), sink, transform, local reader,
- * dead-letter file and, in scheduled mode, the watermarks. Close it with `close()`.
+ * Opens the replicator of one config: its queue (taking the queue's lock), sink, transform, dead-letter file
+ * and, in scheduled mode, the watermarks; in on-write mode the intake (and, with downsampling, the late-letter
+ * file and the state of the buckets emitted). The local reader is made on first use. Close it with `close()`.
  */
 export async function createReplicator(
   config: ScheduledConfig | WritesConfig,
   options: ReplicatorOptions = {},
 ): Promise<Replicator> {
   const logger = options.logger ?? consoleLogger;
-  const name = config.queue.name;
-  const queue = await createQueue({
-    dir: config.queue.dir,
-    name,
-    maxBytes: config.queue.maxBytes,
-    fsync: options.fsync ?? "always",
-    onWarning: (message) => logger.warn(message),
-  });
-  const opened: { close(): Promise<void> }[] = [queue];
+  const now = options.now ?? Date.now;
+  const { dir, name, maxBytes } = config.queue;
+  const onWarning = (message: string) => logger.warn(message);
+  const fsync = options.fsync ?? "always";
+  const opened: { close(): Promise<void> }[] = [];
   try {
-    const deadLetters = await createDeadLetterStore({
-      dir: config.queue.dir,
-      queueName: name,
-      onWarning: (message) => logger.warn(message),
-    });
+    const queue = await createQueue({ dir, name, maxBytes, fsync, onWarning });
+    opened.push(queue);
+    const deadLetters = await createDeadLetterStore({ dir, queueName: name, onWarning });
     opened.push(deadLetters);
     // A queue recreated from nothing counts its ordinals from 0 again: the old high-water mark would
     // swallow its first dead letters.
     const high = deadLetters.highestOrdinal();
     if (high !== undefined && high >= queue.stats().appended) deadLetters.resetOrdinals();
-    const watermarks =
-      config.mode === "scheduled"
-        ? await createWatermarkStore({
-            dir: config.queue.dir,
-            name,
-            onWarning: (message) => logger.warn(message),
-          })
-        : undefined;
-    if (watermarks) opened.push(watermarks);
-    const sink = createSink({ ...config.remote, logger: sinkLogger(logger) });
-    return new ConfiguredReplicator(config, options, logger, queue, sink, deadLetters, watermarks);
+    const book = createStatusBook(config.mode, queue.stats().entries, now());
+    const parts: Parts = { config, options, logger, now, queue, deadLetters, book };
+    if (config.mode === "scheduled") {
+      parts.watermarks = await createWatermarkStore({ dir, name, onWarning });
+      opened.push(parts.watermarks);
+    } else {
+      parts.intake = await openIntake({
+        dir,
+        name,
+        maxBytes,
+        fsync,
+        tables: config.transform.tables,
+        refusal: () => fullRefusal(queue, maxBytes),
+        onWarning,
+      });
+      opened.push(parts.intake);
+      if (config.transform.downsampling !== undefined) {
+        parts.downsamplingState = await createWatermarkStore({
+          dir,
+          name: `${name}_downsampling`,
+          onWarning,
+        });
+        opened.push(parts.downsamplingState);
+        parts.lateLetters = await createDeadLetterStore({ dir, queueName: `${name}_late`, onWarning });
+        opened.push(parts.lateLetters);
+      }
+    }
+    const sink = createSink({
+      ...config.remote,
+      logger: sinkLogger(logger),
+      onAnswer: (answer) => book.answer(answer),
+    });
+    return new ConfiguredReplicator(parts, sink);
   } catch (error) {
     await Promise.allSettled(opened.map((part) => part.close()));
     throw error;
   }
 }
 
-/** The sink's retry chatter goes to debug; what it gives up on, and halts, to warn. */
-function sinkLogger(logger: ReplicatorLogger): SinkLogger {
+/** Why writes must wait: the queue holds nearly `max_size` (a remote down for long, or halted). */
+function fullRefusal(
+  queue: Queue,
+  maxBytes: number,
+): { retryAfterSeconds: number; reason: string } | undefined {
+  const { bytes } = queue.stats();
+  if (bytes < maxBytes - Math.min(FULL_MARGIN_BYTES, maxBytes / 10)) return undefined;
   return {
-    debug: (message) => {
-      if (!isClientEcho(message)) logger.debug?.(`edr-sink: ${message}`);
-    },
-    info: (message) => {
-      if (!isClientEcho(message)) logger.info(`edr-sink: ${message}`);
-    },
-    warn: (message) => {
-      if (!isClientEcho(message)) logger.warn(`edr-sink: ${message}`);
-    },
-    error: (message) => {
-      if (!isClientEcho(message)) logger.error(`edr-sink: ${message}`);
-    },
+    retryAfterSeconds: FULL_RETRY_AFTER_SECONDS,
+    reason: `the replication queue is full (${bytes} of ${maxBytes} bytes, max_size): the remote is not keeping up`,
   };
+}
+
+/** Everything `createReplicator` opened, for the replicator to own. */
+interface Parts {
+  config: ScheduledConfig | WritesConfig;
+  options: ReplicatorOptions;
+  logger: ReplicatorLogger;
+  now: () => number;
+  queue: Queue;
+  deadLetters: DeadLetterStore;
+  book: StatusBook;
+  watermarks?: WatermarkStore;
+  intake?: Intake;
+  downsamplingState?: WatermarkStore;
+  lateLetters?: DeadLetterStore;
 }
 
 /** The client's own failure lines repeat what edr-sink says about each answer. */
@@ -106,30 +134,42 @@ function isClientEcho(message: string): boolean {
   return message.startsWith("[influxdb3-client]");
 }
 
+/** The sink's retry chatter goes to debug; what it gives up on, and halts, to warn. */
+function sinkLogger(logger: ReplicatorLogger): SinkLogger {
+  const forward = (write: ((message: string) => void) | undefined) => (message: string) => {
+    if (!isClientEcho(message)) write?.(`edr-sink: ${message}`);
+  };
+  return {
+    debug: forward(logger.debug?.bind(logger)),
+    info: forward(logger.info.bind(logger)),
+    warn: forward(logger.warn.bind(logger)),
+    error: forward(logger.error.bind(logger)),
+  };
+}
+
 class ConfiguredReplicator implements Replicator {
-  private readonly transform: Transform;
+  readonly config: ScheduledConfig | WritesConfig;
   private readonly delivery: Delivery;
-  private readonly book: StatusBook;
-  private readonly converters = new Map<string, { signature: string; converter: RowConverter }>();
+  private readonly pipeline: Pipeline;
+  private readonly flusher: WriteFlusher | undefined;
   private reader: LocalReader | undefined;
   private closed: Promise<void> | undefined;
   /** Calls run one at a time, in the order they were made. */
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly now: () => number;
+  /** Calls running or waiting: the drain loop stands aside meanwhile (a call sends what it queued). */
+  private callsInProgress = 0;
+  private readonly background = new AbortController();
+  /** Aborted when a call starts, so that a background pass waiting for a retry makes way at once. */
+  private backgroundPass: AbortController | undefined;
+  private wakeDrainLoop: (() => void) | undefined;
+  private readonly loops: Promise<void>[] = [];
 
   constructor(
-    readonly config: ScheduledConfig | WritesConfig,
-    private readonly options: ReplicatorOptions,
-    private readonly logger: ReplicatorLogger,
-    private readonly queue: Queue,
+    private readonly parts: Parts,
     private readonly sink: Sink,
-    private readonly deadLetters: DeadLetterStore,
-    private readonly watermarks: WatermarkStore | undefined,
   ) {
-    this.now = options.now ?? Date.now;
-    // Downsampling is done here, per window or per call, so the transform only filters, excludes and renames.
-    const { downsampling: _perWindow, ...rules } = config.transform;
-    this.transform = createTransform(rules);
+    const { config, queue, deadLetters, book } = parts;
+    this.config = config;
     const remote = config.remote;
     this.delivery = createDelivery({
       queue,
@@ -139,18 +179,119 @@ class ConfiguredReplicator implements Replicator {
       maxUnansweredLines: 2 * remote.maxInFlight * remote.batchLines,
       maxUnansweredBytes: 2 * remote.maxInFlight * remote.batchBytes,
       readEntries: Math.min(remote.batchLines, 10_000),
-      now: this.now,
+      now: parts.now,
     });
-    this.book = createStatusBook(config.mode, queue.stats().entries);
-    this.reader = options.reader;
+    // Downsampling is done per window or per bucket by the calls, so the transform filters, excludes, renames.
+    const { downsampling: _byTheCalls, ...rules } = config.transform;
+    this.pipeline = new Pipeline(createTransform(rules), queue, this.delivery, book);
+    this.reader = parts.options.reader;
+    if (config.mode === "writes") {
+      this.flusher = new WriteFlusher({
+        config,
+        pipeline: this.pipeline,
+        intake: parts.intake!,
+        book,
+        state: parts.downsamplingState,
+        lateLetters: parts.lateLetters,
+        now: parts.now,
+      });
+    }
+  }
+
+  get intake(): WriteIntake | undefined {
+    return this.parts.intake;
   }
 
   processScheduledCall(callTime: Date): Promise<CallReport> {
-    return this.serial(() => this.scheduledCall(callTime));
+    const config = this.config;
+    if (config.mode !== "scheduled") {
+      return Promise.reject(
+        new PluginError("INVALID_ARGUMENT", "processScheduledCall needs a scheduled-mode config (window=…)"),
+      );
+    }
+    return this.serial(async () => {
+      const call = this.startCall();
+      try {
+        const parts = {
+          config,
+          pipeline: this.pipeline,
+          reader: this.localReader(),
+          watermarks: this.parts.watermarks!,
+        };
+        await copyScheduledWindows(call, parts, callTime);
+      } catch (error) {
+        call.fail(errorMessage(error));
+      }
+      return this.finish(call, true);
+    });
   }
 
   processWrites(tableBatches: readonly TableBatch[]): Promise<CallReport> {
-    return this.serial(() => this.writesCall(tableBatches));
+    this.assertWritesMode("processWrites");
+    return this.serial(async () => {
+      const call = this.startCall();
+      call.log.info("Starting data replication process");
+      try {
+        await this.acceptTableBatches(tableBatches);
+        await this.flusher!.flush(call);
+      } catch (error) {
+        call.fail(errorMessage(error));
+      }
+      logQueued(call);
+      return this.finish(call, true);
+    });
+  }
+
+  async acceptTableBatches(tableBatches: readonly TableBatch[]): Promise<number> {
+    this.assertWritesMode("acceptTableBatches");
+    this.assertOpen();
+    const lines: IntakeLine[] = [];
+    for (const { table_name: table, rows } of tableBatches) {
+      if (rows.length === 0) continue;
+      const converter = this.pipeline.converter(table, await this.localReader().readColumns(table));
+      const converted = converter.toLines(rows);
+      if (converted.rejected.length > 0) {
+        // Counted, and logged with the rows, under a call of their own.
+        const call = this.startCall(false);
+        this.pipeline.refuseRows(call, table, rows, converted.rejected);
+      }
+      for (const line of converted.items) lines.push({ table, line });
+    }
+    await this.parts.intake!.accept(lines);
+    return lines.length;
+  }
+
+  flush(): Promise<CallReport | undefined> {
+    this.assertWritesMode("flush");
+    return this.serial(() => this.flushNow());
+  }
+
+  /** One flush as a call of the seed's shape; nothing is logged when there was nothing to move. */
+  private async flushNow(): Promise<CallReport | undefined> {
+    if (!this.flusher!.hasWork()) return undefined;
+    const call = this.startCall();
+    call.log.info("Starting data replication process");
+    try {
+      await this.flusher!.flush(call);
+    } catch (error) {
+      call.fail(errorMessage(error));
+    }
+    call.log.info(
+      `Queued ${call.report.queued} lines from ${[...call.queuedTables].join(",") || "no table"}`,
+    );
+    // The drain loop sends what was queued: a flush never waits for the remote.
+    return this.finish(call, false);
+  }
+
+  start(options: { flushIntervalMs?: number } = {}): void {
+    this.assertOpen();
+    if (this.loops.length > 0) return;
+    const signal = this.background.signal;
+    this.loops.push(this.drainLoop(signal));
+    if (this.flusher !== undefined) {
+      const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+      this.loops.push(this.flushLoop(interval, signal));
+    }
   }
 
   async drain(options: { signal?: AbortSignal } = {}): Promise<DrainReport> {
@@ -161,7 +302,7 @@ class ConfiguredReplicator implements Replicator {
       delivered: pass.delivered,
       deadLettered: pass.deadLettered,
       requests: pass.requests,
-      remaining: this.queue.stats().entries,
+      remaining: this.parts.queue.stats().entries,
       stalled: pass.stalled,
     };
   }
@@ -169,42 +310,85 @@ class ConfiguredReplicator implements Replicator {
   replayDeadLetters(options: ReplayOptions = {}): Promise<ReplayResult> {
     return this.serial(async () => {
       await this.delivery.idle();
-      return replayDeadLetters(this.deadLetters, this.sink, options);
+      return replayDeadLetters(this.parts.deadLetters, this.sink, options);
     });
   }
 
   status(): ReplicatorStatus {
-    return this.book.snapshot({
-      queue: this.queue,
-      queueName: this.config.queue.name,
-      queueDir: this.config.queue.dir,
-      maxBytes: this.config.queue.maxBytes,
+    const { queue, config, book, intake, watermarks } = this.parts;
+    return book.snapshot({
+      queue,
+      queueName: config.queue.name,
+      queueDir: config.queue.dir,
+      maxBytes: config.queue.maxBytes,
       delivery: this.delivery,
-      deadLetters: this.deadLetters,
-      watermarks: this.watermarks?.entries(),
-      now: this.now(),
+      intake:
+        intake === undefined
+          ? undefined
+          : { queue: intake.queue, emittedUntilNs: this.flusher?.emittedUntilNs },
+      refusal: intake?.refusal()?.reason,
+      watermarks: watermarks?.entries(),
+      now: this.parts.now(),
     });
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      this.background.abort();
+      this.backgroundPass?.abort();
+      this.wakeDrainLoop?.();
+      await Promise.allSettled(this.loops);
       await this.chain.catch(() => undefined);
+      // What the intake holds goes to the queue now (open buckets stay for the next start).
+      if (this.flusher !== undefined) await this.flushNow().catch(() => undefined);
       await this.delivery.idle();
       await this.sink.close();
-      await Promise.allSettled([this.queue.close(), this.deadLetters.close(), this.watermarks?.close()]);
+      const { queue, deadLetters, watermarks, intake, downsamplingState, lateLetters } = this.parts;
+      await Promise.allSettled(
+        [queue, deadLetters, watermarks, intake, downsamplingState, lateLetters].flatMap((part) =>
+          part === undefined ? [] : [part.close()],
+        ),
+      );
     })();
     return this.closed;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     this.assertOpen();
+    this.callsInProgress++;
+    this.backgroundPass?.abort();
     const run = this.chain.catch(() => undefined).then(work);
-    this.chain = run;
+    this.chain = run.finally(() => {
+      this.callsInProgress--;
+      this.wakeDrainLoop?.();
+    });
     return run;
+  }
+
+  private startCall(withBook = true): Call {
+    const book = withBook ? this.parts.book : { error: () => undefined };
+    return startCall(this.parts.logger, this.delivery, book);
+  }
+
+  private finish(call: Call, waitForDelivery: boolean): Promise<CallReport> {
+    const { queue, watermarks, deadLetters } = this.parts;
+    return finishCall(call, {
+      delivery: this.delivery,
+      queued: () => queue.stats().entries,
+      watermarks: watermarks?.entries(),
+      deadLetterPath: deadLetters.path,
+      waitForDelivery,
+    });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new PluginError("CLOSED", "the replicator is closed");
+  }
+
+  private assertWritesMode(method: string): void {
+    if (this.config.mode !== "writes") {
+      throw new PluginError("INVALID_ARGUMENT", `${method} needs an on-write config (parseWritesConfig)`);
+    }
   }
 
   private localReader(): LocalReader {
@@ -218,294 +402,83 @@ class ConfiguredReplicator implements Replicator {
     }
     const source = { url: local.url, database: local.database, token: local.token };
     this.reader =
-      this.options.localApi === "influxql" ? createInfluxQLReader(source) : createSqlReader(source);
+      this.parts.options.localApi === "influxql" ? createInfluxQLReader(source) : createSqlReader(source);
     return this.reader;
   }
 
-  private async scheduledCall(callTime: Date): Promise<CallReport> {
-    if (this.config.mode !== "scheduled") {
-      throw new PluginError(
-        "INVALID_ARGUMENT",
-        "processScheduledCall needs a scheduled-mode config (window=…)",
-      );
+  /** A flush every interval, as a call of its own; a slow flush delays the next one. */
+  private async flushLoop(intervalMs: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(intervalMs, signal);
+      if (signal.aborted) return;
+      await this.serial(() => this.flushNow()).catch((error: unknown) => {
+        this.parts.logger.error(`flush failed: ${errorMessage(error)}`);
+      });
     }
-    const config = this.config;
-    const call = this.startCall();
-    call.log.info(`Starting execution with scheduled time ${formatCallTime(callTime)}`);
-    call.log.info("Starting data replication process");
-    const reader = this.localReader();
-    const tables = config.transform.tables ? [...config.transform.tables] : await reader.listTables();
-    const endNs = BigInt(callTime.getTime() - config.offsetMs) * MS;
-    const intervalMs = config.transform.downsampling?.intervalMs;
-    const chunkNs = chunkSpanNs(intervalMs === undefined ? undefined : BigInt(intervalMs) * MS);
-    const queuedTables: string[] = [];
-    const windowNs = BigInt(config.windowMs) * MS;
-    for (const table of tables) {
+  }
+
+  /**
+   * Sends what is queued whenever no call runs: each pass waits out the remote's `Retry-After` itself; a pass
+   * that fails, or stops on a halt, is followed by a pause that doubles up to 30 s while the remote stays down.
+   */
+  private async drainLoop(signal: AbortSignal): Promise<void> {
+    let backoffMs = 1000;
+    while (!signal.aborted) {
+      if (this.callsInProgress > 0 || this.parts.queue.stats().entries === 0) {
+        await this.waitForWork(signal);
+        continue;
+      }
+      const pass = new AbortController();
+      this.backgroundPass = pass;
+      const abort = () => pass.abort();
+      signal.addEventListener("abort", abort, { once: true });
       try {
-        const watermarkNs = this.watermarks?.get(table);
-        const ranges = planRanges({
-          endNs,
-          windowNs,
-          watermarkNs,
-          catchUp: config.catchUp,
-          chunkNs,
-          bucketNs: intervalMs === undefined ? undefined : BigInt(intervalMs) * MS,
-        });
-        // Catching up: the copy starts before this call's window, where the last copy of this table ended.
-        const catchingUp = ranges.length > 0 && ranges[0]!.startNs < endNs - windowNs;
-        const queued = await this.copyTable(call, reader, table, ranges, catchingUp);
-        if (queued > 0) queuedTables.push(table);
-      } catch (error) {
-        call.fail(`table ${table}: ${message(error)}`);
-      }
-    }
-    call.log.info(`Queued ${call.report.queued} lines from ${queuedTables.join(",") || "no table"}`);
-    return this.finishCall(call);
-  }
-
-  /** Copies the ranges of one table, oldest first; each range's end becomes the watermark once queued. */
-  private async copyTable(
-    call: Call,
-    reader: LocalReader,
-    table: string,
-    ranges: TimeRange[],
-    catchingUp: boolean,
-  ): Promise<number> {
-    if (ranges.length === 0) return 0;
-    const columns = await reader.readColumns(table);
-    if (columns.length === 0) {
-      call.log.warn(`table ${table}: not found in the local database; nothing to copy`);
-    }
-    const converter = columns.length === 0 ? undefined : this.converter(table, columns);
-    if (catchingUp) {
-      call.log.info(
-        `Catching up ${table}: ${ranges.length} chunks from ${formatNs(ranges[0]!.startNs)} to ${formatNs(ranges.at(-1)!.endNs)}`,
-      );
-    }
-    let queued = 0;
-    for (const [i, range] of ranges.entries()) {
-      if (converter) queued += await this.copyRange(call, reader, converter, table, range);
-      // Only forward: a call for an earlier time (a clock set back, --call-time) must not undo progress.
-      const watermark = this.watermarks?.get(table);
-      if (watermark === undefined || range.endNs > watermark) await this.watermarks?.set(table, range.endNs);
-      if (catchingUp && (i + 1 === ranges.length || (i + 1) % 10 === 0)) {
-        call.log.info(
-          `Catching up ${table}: ${i + 1}/${ranges.length} chunks, up to ${formatNs(range.endNs)}, ${queued} lines queued`,
-        );
-      }
-    }
-    return queued;
-  }
-
-  private async copyRange(
-    call: Call,
-    reader: LocalReader,
-    converter: RowConverter,
-    table: string,
-    range: TimeRange,
-  ): Promise<number> {
-    const downsampling = this.config.transform.downsampling;
-    const downsampler = downsampling && createDownsampler(downsampling);
-    let queued = 0;
-    for await (const rows of reader.readRows(table, range.startNs, range.endNs, { chunkRows: CHUNK_ROWS })) {
-      if (downsampler) {
-        const points = converter.toPoints(rows);
-        this.refuseRows(call, table, rows, points.rejected);
-        const added = downsampler.add(points.items);
-        for (const problem of added.problems) this.refuse(call, table, "downsampling", problem);
-      } else {
-        const lines = converter.toLines(rows);
-        this.refuseRows(call, table, rows, lines.rejected);
-        queued += await this.queueLines(call, table, lines.items);
-      }
-    }
-    if (downsampler) {
-      const out = downsampler.flushAll();
-      for (const problem of out.problems) this.refuse(call, table, "downsampling", problem);
-      queued += await this.queuePoints(call, table, out.points);
-    }
-    return queued;
-  }
-
-  private async writesCall(tableBatches: readonly TableBatch[]): Promise<CallReport> {
-    const call = this.startCall();
-    call.log.info("Starting data replication process");
-    const reader = this.localReader();
-    const downsampling = this.config.transform.downsampling;
-    const queuedTables: string[] = [];
-    for (const { table_name: table, rows } of tableBatches) {
-      try {
-        if (this.config.transform.tables && !this.config.transform.tables.has(table)) continue;
-        const columns = await reader.readColumns(table);
-        const converter = this.converter(table, columns);
-        let queued: number;
-        if (downsampling) {
-          // One flush's points, one point per bucket (the seed's behaviour on write).
-          const points = converter.toPoints(rows);
-          this.refuseRows(call, table, rows, points.rejected);
-          const downsampler = createDownsampler(downsampling);
-          const added = downsampler.add(points.items);
-          const out = downsampler.flushAll();
-          for (const problem of [...added.problems, ...out.problems])
-            this.refuse(call, table, "downsampling", problem);
-          queued = await this.queuePoints(call, table, out.points);
-        } else {
-          const lines = converter.toLines(rows);
-          this.refuseRows(call, table, rows, lines.rejected);
-          queued = await this.queueLines(call, table, lines.items);
+        const before = this.delivery.counters.delivered;
+        const report = await this.delivery.pass({ maxRetryWaitMs: Infinity, signal: pass.signal });
+        const delivered = this.delivery.counters.delivered - before;
+        if (delivered > 0) this.parts.logger.info(`Replicated ${delivered} lines to remote instance`);
+        if (report.stalled === undefined || pass.signal.aborted) {
+          backoffMs = 1000;
+          continue;
         }
-        if (queued > 0) queuedTables.push(table);
+        this.parts.logger.warn(`delivery paused ${Math.round(backoffMs / 1000)} s: ${report.stalled}`);
       } catch (error) {
-        call.fail(`table ${table}: ${message(error)}`);
+        this.parts.logger.error(
+          `delivery failed, trying again in ${Math.round(backoffMs / 1000)} s: ${errorMessage(error)}`,
+        );
+      } finally {
+        signal.removeEventListener("abort", abort);
+        this.backgroundPass = undefined;
       }
-    }
-    call.log.info(`Queued ${call.report.queued} lines from ${queuedTables.join(",") || "no table"}`);
-    return this.finishCall(call);
-  }
-
-  /** A converter per table, rebuilt when the schema changed. */
-  private converter(table: string, columns: readonly ColumnInfo[]): RowConverter {
-    const signature = columns.map((c) => `${c.column_name}\u0000${c.data_type}`).join("\u0001");
-    const cached = this.converters.get(table);
-    if (cached?.signature === signature) return cached.converter;
-    this.transform.checkColumns(
-      table,
-      columns.map((c) => c.column_name),
-    );
-    const converter = createRowConverter(table, columns);
-    this.converters.set(table, { signature, converter });
-    return converter;
-  }
-
-  private async queuePoints(call: Call, table: string, points: readonly Point[]): Promise<number> {
-    const out = this.transform.points(points);
-    for (const rejection of out.rejected) this.refuse(call, table, "transform", rejection.reason);
-    const lines: string[] = [];
-    for (const point of out.items) {
-      try {
-        lines.push(formatPoint(point));
-      } catch (error) {
-        this.refuse(call, table, "format", message(error));
-      }
-    }
-    return this.appendEntries(call, table, lines);
-  }
-
-  private async queueLines(call: Call, table: string, lines: readonly string[]): Promise<number> {
-    const out = this.transform.lines(lines);
-    for (const rejection of out.rejected) this.refuse(call, table, "transform", rejection.reason);
-    return this.appendEntries(call, table, out.items);
-  }
-
-  /** Appends durably; when the queue is full, drains once to make room and tries again. */
-  private async appendEntries(call: Call, table: string, lines: readonly string[]): Promise<number> {
-    if (lines.length === 0) return 0;
-    const entries: QueueEntry[] = lines.map((line) => ({ table, line }));
-    try {
-      await this.queue.append(entries);
-    } catch (error) {
-      if (!(error instanceof QueueError && error.code === "FULL")) throw error;
-      await this.delivery.pass();
-      await this.queue.append(entries);
-    }
-    this.book.accepted(table, entries.length);
-    call.report.queued += entries.length;
-    this.delivery.kick();
-    return entries.length;
-  }
-
-  private refuseRows(
-    call: Call,
-    table: string,
-    rows: readonly Row[],
-    rejected: readonly { index: number; reason: string }[],
-  ): void {
-    for (const rejection of rejected) {
-      this.refuse(
-        call,
-        table,
-        "row conversion",
-        `${rejection.reason} (row ${JSON.stringify(rows[rejection.index])?.slice(0, 200)})`,
-      );
+      await sleep(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, MAX_DRAIN_BACKOFF_MS);
     }
   }
 
-  /** Counts and logs a line that will not be replicated: never dropped silently. */
-  private refuse(call: Call, table: string, stage: string, reason: string): void {
-    call.report.refused++;
-    this.book.refused(table, stage);
-    // One line per refusal up to a bound per call, then a count, so a flood of bad rows cannot flood the log.
-    if (call.report.refused <= 20) call.log.warn(`refused a line of ${table} (${stage}): ${reason}`);
-    else if (call.report.refused === 21) call.log.warn("more lines refused in this call; counted in status");
-  }
-
-  private startCall(): Call {
-    const taskId = randomUUID();
-    const log = taskLogger(this.logger, taskId);
-    const report: CallReport = {
-      taskId,
-      queued: 0,
-      refused: 0,
-      replicated: 0,
-      deadLettered: 0,
-      queuedAfter: 0,
-      halted: undefined,
-      watermarks: {},
-      errors: [],
-      elapsedNs: 0n,
-    };
-    const started = process.hrtime.bigint();
-    const { delivered, deadLettered } = this.delivery.counters;
-    return {
-      log,
-      report,
-      started,
-      countersAtStart: { delivered, deadLettered },
-      fail: (text: string) => {
-        report.errors.push(text);
-        this.book.error(text);
-        log.error(`Error during replication: ${text}`);
-      },
-    };
-  }
-
-  private async finishCall(call: Call): Promise<CallReport> {
-    try {
-      // Appends already started passes in the background; this one waits for them and sends what is left.
-      const pass = await this.delivery.pass();
-      if (pass.stalled !== undefined) call.fail(`not delivered yet: ${pass.stalled}`);
-    } catch (error) {
-      call.fail(message(error));
-    }
-    const counters = this.delivery.counters;
-    call.report.replicated = counters.delivered - call.countersAtStart.delivered;
-    call.report.deadLettered = counters.deadLettered - call.countersAtStart.deadLettered;
-    call.report.halted = this.delivery.halted;
-    call.log.info(`Replicated ${call.report.replicated} lines to remote instance`);
-    if (call.report.deadLettered > 0) {
-      call.log.warn(
-        `${call.report.deadLettered} lines refused by the remote, kept in ${this.deadLetters.path}`,
-      );
-    }
-    call.report.queuedAfter = this.queue.stats().entries;
-    if (this.watermarks) {
-      for (const [table, ns] of this.watermarks.entries()) call.report.watermarks[table] = ns.toString();
-    }
-    call.report.elapsedNs = process.hrtime.bigint() - call.started;
-    call.log.info(`Finished execution in ${formatElapsed(call.report.elapsedNs)}`);
-    return call.report;
+  /** Until a call ends, an append may have happened, or a second passed. */
+  private waitForWork(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeDrainLoop = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, DRAIN_IDLE_MS);
+      this.wakeDrainLoop = done;
+      if (signal.aborted) done();
+    });
   }
 }
 
-interface Call {
-  log: ReplicatorLogger;
-  report: CallReport;
-  started: bigint;
-  /** The delivery's counters when the call started: what the call sent is the difference at its end. */
-  countersAtStart: { delivered: number; deadLettered: number };
-  fail(text: string): void;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

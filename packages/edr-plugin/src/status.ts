@@ -1,4 +1,5 @@
 import type { Queue } from "edr-queue";
+import type { AnswerEvent } from "edr-sink";
 import type { Delivery } from "./delivery.js";
 import type { ReplicatorState, ReplicatorStatus } from "./replicator-types.js";
 import { formatNs } from "./windows.js";
@@ -10,7 +11,10 @@ export interface StatusSources {
   queueDir: string;
   maxBytes: number;
   delivery: Delivery;
-  deadLetters: { stats(): { letters: number } };
+  /** On-write mode: the staging queue and how far downsampling has emitted. */
+  intake: { queue: Queue; emittedUntilNs: bigint | undefined } | undefined;
+  /** Set while the queue refuses new lines (full). */
+  refusal: string | undefined;
   watermarks: ReadonlyMap<string, bigint> | undefined;
   now: number;
 }
@@ -18,23 +22,37 @@ export interface StatusSources {
 /** The counters a replicator keeps for `status()`, and the snapshot built from them. */
 export interface StatusBook {
   accepted(table: string, lines: number): void;
-  refused(table: string, stage: string): void;
+  refused(table: string | undefined, stage: string): void;
+  late(table: string, lines: number): void;
+  /** One request's answer (from edr-sink's `onAnswer`). */
+  answer(event: AnswerEvent): void;
   error(text: string): void;
   snapshot(sources: StatusSources): ReplicatorStatus;
 }
 
+/** Decisions of the sink that send the same lines again. */
+const RETRY_ACTIONS: ReadonlySet<AnswerEvent["action"]> = new Set(["wait", "split", "bisect", "partial"]);
+
 /** Creates the book of one replicator; `queuedAtStart` is what the queue held when it opened. */
-export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: number): StatusBook {
+export function createStatusBook(
+  mode: "scheduled" | "writes",
+  queuedAtStart: number,
+  startedAtMs: number,
+): StatusBook {
   let accepted = 0;
   let refused = 0;
+  let late = 0;
   let lastError: string | undefined;
   const refusedByReason = new Map<string, number>();
-  const perTable = new Map<string, { accepted: number; refused: number }>();
+  const retriesByStatus = new Map<string, number>();
+  const answersByStatus = new Map<string, number>();
+  const perTable = new Map<string, { accepted: number; refused: number; late: number }>();
   const table = (name: string) => {
     let counts = perTable.get(name);
-    if (counts === undefined) perTable.set(name, (counts = { accepted: 0, refused: 0 }));
+    if (counts === undefined) perTable.set(name, (counts = { accepted: 0, refused: 0, late: 0 }));
     return counts;
   };
+  const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by);
   return {
     accepted(name, lines) {
       accepted += lines;
@@ -42,8 +60,17 @@ export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: nu
     },
     refused(name, stage) {
       refused++;
-      table(name).refused++;
-      refusedByReason.set(stage, (refusedByReason.get(stage) ?? 0) + 1);
+      if (name !== undefined) table(name).refused++;
+      bump(refusedByReason, stage);
+    },
+    late(name, lines) {
+      late += lines;
+      table(name).late += lines;
+    },
+    answer(event) {
+      const status = event.status === 0 ? (event.failure ?? "connection") : String(event.status);
+      bump(answersByStatus, status);
+      if (RETRY_ACTIONS.has(event.action)) bump(retriesByStatus, status);
     },
     error(text) {
       lastError = text;
@@ -51,14 +78,7 @@ export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: nu
     snapshot(sources) {
       const stats = sources.queue.stats();
       const counters = sources.delivery.counters;
-      const dropped = stats.dropped;
-      const halted = sources.delivery.halted;
-      const state: ReplicatorState =
-        halted !== undefined
-          ? (halted as `halted: ${string}`)
-          : sources.delivery.pendingLines > 0
-            ? "degraded"
-            : "healthy";
+      const { state, reason } = health(sources);
       const watermarks: Record<string, string> = {};
       for (const [name, ns] of sources.watermarks ?? []) watermarks[name] = formatNs(ns);
       const lines = {
@@ -67,12 +87,16 @@ export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: nu
         delivered: counters.delivered,
         deadLettered: counters.deadLettered,
         queued: stats.entries,
-        dropped,
+        dropped: stats.dropped,
         refused,
+        late,
       };
+      const intakeStats = sources.intake?.queue.stats();
       return {
         state,
+        reason,
         mode,
+        startedAt: new Date(startedAtMs).toISOString(),
         queue: {
           name: sources.queueName,
           dir: sources.queueDir,
@@ -81,13 +105,25 @@ export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: nu
           maxBytes: sources.maxBytes,
           oldestAgeMs: stats.oldestAgeMs,
         },
+        intake:
+          sources.intake === undefined || intakeStats === undefined
+            ? undefined
+            : {
+                entries: intakeStats.entries,
+                bytes: intakeStats.bytes,
+                emittedUntil:
+                  sources.intake.emittedUntilNs === undefined
+                    ? undefined
+                    : formatNs(sources.intake.emittedUntilNs),
+              },
         lagSeconds: stats.oldestAgeMs === undefined ? 0 : stats.oldestAgeMs / 1000,
         lines,
         deadLettersByStatus: Object.fromEntries(
           [...counters.deadLettersByStatus].map(([k, v]) => [String(k), v]),
         ),
         refusedByReason: Object.fromEntries(refusedByReason),
-        retriesByStatus: {},
+        retriesByStatus: Object.fromEntries(retriesByStatus),
+        answersByStatus: Object.fromEntries(answersByStatus),
         requests: counters.requests,
         lastSuccessTime:
           counters.lastSuccessMs === undefined ? undefined : new Date(counters.lastSuccessMs).toISOString(),
@@ -100,4 +136,21 @@ export function createStatusBook(mode: "scheduled" | "writes", queuedAtStart: nu
       };
     },
   };
+}
+
+/** Halted while the remote refuses every write; degraded while lines wait to be sent again or the queue is full. */
+function health(sources: StatusSources): { state: ReplicatorState; reason: string | undefined } {
+  const halted = sources.delivery.halted;
+  if (halted !== undefined)
+    return { state: halted as `halted: ${string}`, reason: halted.replace(/^halted: /, "") };
+  if (sources.refusal !== undefined) return { state: "degraded", reason: sources.refusal };
+  const { counters, pendingLines } = sources.delivery;
+  const failing =
+    counters.lastNotDeliveredMs !== undefined &&
+    (counters.lastSuccessMs === undefined || counters.lastNotDeliveredMs > counters.lastSuccessMs);
+  if (pendingLines > 0 || failing) {
+    const reason = counters.lastReason ?? "lines wait to be sent again";
+    return { state: "degraded", reason: `the last lines sent were not delivered: ${reason}` };
+  }
+  return { state: "healthy", reason: undefined };
 }

@@ -47,6 +47,24 @@ describe("createWatermarkStore", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("sets several watermarks in one write", async () => {
+    const store = await openStore();
+    await store.set("a", 1n);
+    await store.setMany(
+      new Map([
+        ["a", 2n],
+        ["b", BIG],
+      ]),
+    );
+    await store.close();
+    expect(parseWatermarks(await readFile(join(dir, "edr_watermarks_schedule.json"), "utf8"))).toEqual(
+      new Map([
+        ["a", 2n],
+        ["b", BIG],
+      ]),
+    );
+  });
+
   it("writes the documented, readable format with mode 0600 and no temp file left", async () => {
     const store = await openStore();
     await store.set("__proto__", BIG);

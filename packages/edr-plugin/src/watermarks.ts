@@ -34,6 +34,8 @@ export interface WatermarkStore {
    * unchanged.
    */
   set(table: string, ns: bigint): Promise<void>;
+  /** Sets several watermarks in one atomic write: after a crash, all of them or none are new. */
+  setMany(values: ReadonlyMap<string, bigint>): Promise<void>;
   /** Waits for a pending `set`; safe to call twice. */
   close(): Promise<void>;
 }
@@ -128,12 +130,17 @@ class FileWatermarkStore implements WatermarkStore {
   }
 
   set(table: string, ns: bigint): Promise<void> {
+    return this.setMany(new Map([[table, ns]]));
+  }
+
+  setMany(values: ReadonlyMap<string, bigint>): Promise<void> {
     if (this.closed)
       return Promise.reject(new PluginError("CLOSED", `the watermark store ${this.path} is closed`));
     const write = async (): Promise<void> => {
-      const next = new Map(this.watermarks).set(table, ns);
+      const next = new Map(this.watermarks);
+      for (const [key, ns] of values) next.set(key, ns);
       await writeAtomically(this.path, serializeWatermarks(next));
-      this.watermarks.set(table, ns);
+      for (const [key, ns] of values) this.watermarks.set(key, ns);
     };
     const run = this.pending.then(write, write);
     this.pending = run.catch(() => {});

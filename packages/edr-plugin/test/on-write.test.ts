@@ -1,0 +1,261 @@
+// On-write replication through the replicator: the engine's process_writes, the intake that edr listen fills,
+// downsampling exact across flushes and restarts, late points, and the drain loop. Two edr-testkit servers stand
+// in for the local and the remote InfluxDB 3.
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseWritesConfig } from "edr-args";
+import { startInfluxDB3Server, type InfluxDB3TestServer } from "edr-testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createReplicator } from "../src/replicator.js";
+import type { Replicator } from "../src/replicator-types.js";
+
+const TOKEN = "onwrite-remote-secret-19";
+const LOCAL_TOKEN = "onwrite-local-secret-28";
+const MIN = 60_000;
+const NS = 1_000_000n;
+const T0 = Date.parse("2026-03-01T12:00:00Z");
+
+let local: InfluxDB3TestServer;
+let remote: InfluxDB3TestServer;
+let dir: string;
+let log: string[];
+/** The replicator's wall clock: set by the downsampling tests, the real one when undefined. */
+let clock: number | undefined;
+const open: Replicator[] = [];
+
+beforeAll(async () => {
+  local = await startInfluxDB3Server({ token: LOCAL_TOKEN });
+  remote = await startInfluxDB3Server({ token: TOKEN });
+});
+afterAll(async () => {
+  await Promise.all([local.close(), remote.close()]);
+});
+beforeEach(async () => {
+  local.reset();
+  remote.reset();
+  dir = await mkdtemp(join(tmpdir(), "edr-onwrite-"));
+  log = [];
+  clock = T0;
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((r) => r.close()));
+  expect(log.join("\n")).not.toContain(TOKEN);
+  expect(log.join("\n")).not.toContain(LOCAL_TOKEN);
+});
+
+async function replicator(args = ""): Promise<Replicator> {
+  const config = parseWritesConfig(
+    `host=${remote.url},token=${TOKEN},database=central,local_host=${local.url},local_database=edge,` +
+      `local_token=${LOCAL_TOKEN},queue_dir=${dir},max_retries=0${args}`,
+    { env: {} },
+  );
+  const r = await createReplicator(config, {
+    now: () => clock ?? Date.now(),
+    logger: {
+      info: (m) => log.push(`INFO ${m}`),
+      warn: (m) => log.push(`WARN ${m}`),
+      error: (m) => log.push(`ERROR ${m}`),
+    },
+  });
+  open.push(r);
+  return r;
+}
+
+async function reopen(r: Replicator, args = ""): Promise<Replicator> {
+  open.splice(open.indexOf(r), 1);
+  await r.close();
+  return replicator(args);
+}
+
+const line = (host: string, v: number, ms: number) => ({
+  table: "cpu",
+  line: `cpu,host=${host} v=${v} ${BigInt(ms) * NS}`,
+});
+
+describe("processWrites (the engine's entry point)", () => {
+  it("queues the rows of a WAL flush, transformed, sends them, and logs the seed's lines", async () => {
+    // The local instance knows the table's columns (tags vs fields).
+    await fetch(`${local.url}/api/v3/write_lp?db=edge`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${LOCAL_TOKEN}` },
+      body: "cpu,host=a usage=1.5,n=1i 1\nmem,host=a used=1i 1",
+    });
+    const r = await replicator(",tables=cpu,tables_rename=cpu:cpu_remote,excluded_fields=cpu:n");
+    const report = await r.processWrites([
+      {
+        table_name: "cpu",
+        rows: [
+          { host: "a", usage: 2.5, n: 2n, time: 2_000_000_000n },
+          { host: "b", usage: 3.5, n: 3n, time: 3_000_000_000n },
+        ],
+      },
+      { table_name: "mem", rows: [{ host: "a", used: 5n, time: 2_000_000_000n }] },
+    ]);
+    expect(report.errors).toEqual([]);
+    expect(report).toMatchObject({ queued: 2, replicated: 2, queuedAfter: 0 });
+    expect(remote.points("central", "cpu_remote").map((p) => [p.tags, p.fields])).toEqual([
+      [{ host: "a" }, { usage: { type: "float", value: 2.5 } }],
+      [{ host: "b" }, { usage: { type: "float", value: 3.5 } }],
+    ]);
+    expect(remote.points("central", "mem")).toEqual([]);
+    const id = report.taskId;
+    expect(log).toEqual(
+      expect.arrayContaining([
+        `INFO [${id}] Starting data replication process`,
+        `INFO [${id}] Queued 2 lines from cpu`,
+        `INFO [${id}] Replicated 2 lines to remote instance`,
+      ]),
+    );
+    expect(r.status()).toMatchObject({ state: "healthy", reconciled: true, mode: "writes" });
+  });
+});
+
+describe("the intake (what edr listen fills)", () => {
+  it("keeps written lines durably until a flush moves them on, across a restart", async () => {
+    let r = await replicator();
+    await r.intake!.accept([line("a", 1, T0), line("b", 2, T0 + 1000)]);
+    expect(r.status().intake).toMatchObject({ entries: 2 });
+    // Closing moves the intake on; here the process "crashes" instead: a second replicator can't take the
+    // lock, so reopen after close and check the lines reach the remote exactly once.
+    r = await reopen(r);
+    expect(r.status().intake?.entries).toBe(0);
+    await r.drain();
+    expect(remote.points("central", "cpu")).toHaveLength(2);
+  });
+
+  it("leaves out the tables that are not replicated, and reports a full queue", async () => {
+    const r = await replicator(",tables=cpu,max_size=1");
+    await r.intake!.accept([
+      line("a", 1, T0),
+      { table: "disk", line: `disk,host=a used=1i ${BigInt(T0) * NS}` },
+    ]);
+    expect(r.status().intake?.entries).toBe(1);
+    expect(r.intake!.refusal()).toBeUndefined();
+  });
+});
+
+describe("downsampling on write", () => {
+  const args = ",aggregate_interval=1min,aggregate_grace=10s,aggregations=cpu:v@sum";
+
+  it("emits a bucket once it has closed, from every point of every flush", async () => {
+    const r = await replicator(args);
+    // Points of the 12:00 bucket arrive over three flushes.
+    await r.intake!.accept([line("a", 1, T0 + 1000), line("a", 2, T0 + 20_000)]);
+    await r.flush();
+    await r.intake!.accept([line("a", 3, T0 + 40_000)]);
+    clock = T0 + MIN + 5000; // past the bucket's end, within the grace
+    await r.flush();
+    await r.drain();
+    expect(remote.points("central", "cpu")).toEqual([]);
+    await r.intake!.accept([line("a", 4, T0 + 59_000), line("a", 100, T0 + MIN + 1000)]);
+    clock = T0 + MIN + 11_000; // the grace is over
+    await r.flush();
+    await r.drain();
+    expect(remote.points("central", "cpu").map((p) => [p.timeNs, p.fields["v"]])).toEqual([
+      [BigInt(T0) * NS, { type: "float", value: 10 }],
+    ]);
+    // One write only for that bucket: never a partial bucket first.
+    expect(remote.requests.filter((q) => q.path === "/api/v3/write_lp")).toHaveLength(1);
+    // The last flush's lines stay in the intake until the 12:01 bucket is emitted too.
+    expect(r.status().intake).toMatchObject({ entries: 2, emittedUntil: new Date(T0 + MIN).toISOString() });
+  });
+
+  it("rebuilds open buckets after a restart and emits each bucket once", async () => {
+    let r = await replicator(args);
+    await r.intake!.accept([line("a", 1, T0 + 1000), line("b", 7, T0 + 2000)]);
+    await r.flush();
+    r = await reopen(r, args);
+    await r.intake!.accept([line("a", 2, T0 + 30_000)]);
+    clock = T0 + MIN + 10_000;
+    await r.flush();
+    await r.drain();
+    // The bucket of 12:01 opens and the first restart's emission is not repeated.
+    await r.intake!.accept([line("a", 5, T0 + MIN + 1000)]);
+    r = await reopen(r, args);
+    clock = T0 + 2 * MIN + 10_000;
+    await r.flush();
+    await r.drain();
+    const got = remote.points("central", "cpu").map((p) => [p.tags["host"], p.timeNs, p.fields["v"]]);
+    expect(got).toEqual([
+      ["a", BigInt(T0) * NS, { type: "float", value: 3 }],
+      ["b", BigInt(T0) * NS, { type: "float", value: 7 }],
+      ["a", BigInt(T0 + MIN) * NS, { type: "float", value: 5 }],
+    ]);
+    expect(remote.requests.filter((q) => q.path === "/api/v3/write_lp")).toHaveLength(2);
+  });
+
+  it("sets a late point aside with its reason instead of merging it into an emitted bucket", async () => {
+    const r = await replicator(args);
+    await r.intake!.accept([line("a", 1, T0 + 1000)]);
+    clock = T0 + MIN + 10_000;
+    await r.flush();
+    await r.intake!.accept([line("a", 50, T0 + 2000)]);
+    await r.flush();
+    await r.drain();
+    expect(remote.points("central", "cpu").map((p) => p.fields["v"])).toEqual([{ type: "float", value: 1 }]);
+    const status = r.status();
+    expect(status.lines.late).toBe(1);
+    expect(status.perTable["cpu"]).toMatchObject({ late: 1 });
+    const letters = (await readFile(join(dir, "edr_dead_letter_writes_late.jsonl"), "utf8"))
+      .trim()
+      .split("\n");
+    expect(letters).toHaveLength(1);
+    const letter = JSON.parse(letters[0]!) as { table: string; status: number; line: string; reason: string };
+    expect([letter.table, letter.status, letter.line]).toEqual([
+      "cpu",
+      0,
+      `cpu,host=a v=50 ${BigInt(T0 + 2000) * NS}`,
+    ]);
+    expect(letter.reason).toMatch(
+      /^late: the bucket \[2026-03-01T12:00:00.000Z, 2026-03-01T12:01:00.000Z\) of cpu/,
+    );
+    expect(log.some((l) => /1 late points for buckets already emitted/.test(l))).toBe(true);
+  });
+});
+
+describe("the drain loop", () => {
+  it("empties the queue after the remote comes back, without new writes", async () => {
+    clock = undefined;
+    const r = await replicator();
+    remote.faults.failAll({ status: 503, retryAfter: 0 });
+    r.start({ flushIntervalMs: 50 });
+    await r.intake!.accept([line("a", 1, T0), line("a", 2, T0 + 1)]);
+    await until(() => r.status().state === "degraded");
+    expect(r.status().reason).toMatch(/the last lines sent were not delivered: .*503/);
+    remote.faults.clear();
+    await until(() => r.status().lines.delivered === 2, 20_000);
+    expect(r.status()).toMatchObject({ state: "healthy", reconciled: true, lines: { queued: 0 } });
+    expect(r.status().retriesByStatus["503"]).toBeUndefined(); // max_retries=0: given up, not retried in the call
+    expect(r.status().answersByStatus["503"]).toBeGreaterThan(0);
+    expect(remote.points("central", "cpu")).toHaveLength(2);
+  });
+});
+
+describe("close", () => {
+  it("ends promptly while the remote is down, keeping every line queued for the next start", async () => {
+    clock = undefined;
+    let r = await replicator();
+    remote.faults.failAll({ status: 503, retryAfter: 1 });
+    r.start({ flushIntervalMs: 20 });
+    await r.intake!.accept([line("a", 1, T0), line("a", 2, T0 + 1)]);
+    await until(() => r.status().state === "degraded");
+    const started = Date.now();
+    open.splice(open.indexOf(r), 1);
+    await r.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    remote.faults.clear();
+    r = await replicator();
+    expect(r.status().lines.queuedAtStart).toBe(2);
+    await r.drain();
+    expect(remote.points("central", "cpu")).toHaveLength(2);
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
