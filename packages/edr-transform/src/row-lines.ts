@@ -79,7 +79,16 @@ function addSeries(root: SeriesNode, node: SeriesNode, value: string, text: stri
   return next;
 }
 
-const HELPERS = { tagText, floatText, integerText, stringText, booleanText, rowTimeSuffix, addSeries };
+const HELPERS = {
+  tagText,
+  floatText,
+  integerText,
+  stringText,
+  booleanText,
+  rowTimeSuffix,
+  addSeries,
+  ownCell,
+};
 
 function fieldCode(kind: number): string {
   switch (kind) {
@@ -152,7 +161,7 @@ export function interpretRowLines(
       let fieldCount = 0;
       let node = series;
       for (const column of tags) {
-        const cell = row[column.name];
+        const cell = cellOf(row, column.name);
         if (cell !== undefined) present++;
         let v: string;
         if (cell === undefined || cell === null) v = "";
@@ -178,7 +187,7 @@ export function interpretRowLines(
       }
       let line = node.text;
       for (const column of fields) {
-        const v = row[column.name];
+        const v = cellOf(row, column.name);
         if (v === undefined) continue;
         present++;
         if (v === null) continue;
@@ -208,6 +217,24 @@ export function interpretRowLines(
   };
 }
 
+/**
+ * A row's cell, own properties only: a NULL column is missing from its row, and a column named like an
+ * `Object.prototype` member (`constructor`, `toString`, `__proto__`…) must not read the inherited member then.
+ */
+export function cellOf(row: Readonly<Record<string, unknown>>, name: string): unknown {
+  return name in Object.prototype ? ownCell(row, name) : row[name];
+}
+
+function ownCell(row: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(row, name) ? row[name] : undefined;
+}
+
+/** The generated read of a cell: a plain property read unless the name is inherited by every object. */
+function cellCode(name: string): string {
+  const q = JSON.stringify(name);
+  return name in Object.prototype ? `h.ownCell(row, ${q})` : `row[${q}]`;
+}
+
 /** Generates the converter of one schema: tags in the order given (sorted), then fields. */
 export function generateRowLines(
   measurement: string,
@@ -227,7 +254,7 @@ export function generateRowLines(
   // through a small trie keyed by the raw values (NULL, missing and empty are all "", all left out).
   tags.forEach((column, c) => {
     code.push(
-      `v = row[${q(column.name)}];`,
+      `v = ${cellCode(column.name)};`,
       "if (v !== undefined) present++;",
       'if (v === undefined || v === null) v = "";',
       `else if (typeof v !== "string") { failures.cell(r, tags[${c}], v); continue rows; }`,
@@ -242,7 +269,7 @@ export function generateRowLines(
   code.push("let line = node.text;");
   fields.forEach((column, c) => {
     code.push(
-      `v = row[${q(column.name)}];`,
+      `v = ${cellCode(column.name)};`,
       "if (v !== undefined) { present++; if (v !== null) {",
       fieldCode(column.kind),
       `if (t === undefined) { failures.cell(r, fields[${c}], v); continue rows; }`,

@@ -149,6 +149,32 @@ describe("rowsToPoints and rowsToLines", () => {
     ]);
   });
 
+  it("reads a NULL column named like an Object.prototype member as NULL, not as the inherited member", () => {
+    const names = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"];
+    const schema: ColumnInfo[] = [
+      { column_name: "time", data_type: "Timestamp(ns)" },
+      { column_name: "v", data_type: "Float64" },
+      ...names.map((name, i) => ({
+        column_name: name,
+        data_type: i < 2 ? "Dictionary(Int32, Utf8)" : "Int64",
+      })),
+    ];
+    const converter = createRowConverter("m", schema);
+    // Every such column is missing from the row (NULL), as the SQL endpoint leaves NULLs out.
+    const rows: Row[] = [{ time: 1n, v: 1.5 }];
+    expect(converter.toLines(rows)).toEqual({ items: ["m v=1.5 1"], skipped: 0, rejected: [] });
+    expect(converter.toPoints(rows).items).toEqual([
+      { measurement: "m", tags: {}, fields: { v: { type: "float", value: 1.5 } }, timestamp: 1n },
+    ]);
+    // Present, they are ordinary columns.
+    const full = JSON.parse(
+      '{"time":2,"v":2.5,"constructor":"c","toString":"s","__proto__":7,"hasOwnProperty":8,"valueOf":9}',
+    ) as Row;
+    expect(converter.toLines([full]).items).toEqual([
+      "m,constructor=c,toString=s v=2.5,__proto__=7i,hasOwnProperty=8i,valueOf=9i 2",
+    ]);
+  });
+
   it("refuses a schema it cannot convert", () => {
     expect(() =>
       createRowConverter("x", [

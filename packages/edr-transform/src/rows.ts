@@ -3,7 +3,7 @@ import { BOOLEAN, FLOAT, INTEGER, STRING, TAG, UNSIGNED, cellValue, describe, ex
 import { escapeName } from "./escape.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
 import { LineCollector } from "./line-collector.js";
-import { compileRowLines, type RowFailures, type RowLinesFunction } from "./row-lines.js";
+import { cellOf, compileRowLines, type RowFailures, type RowLinesFunction } from "./row-lines.js";
 import { rowTimeToNanosText } from "./time.js";
 
 /** One row of `information_schema.columns` (extra keys such as `table_schema` are ignored). */
@@ -212,7 +212,7 @@ class Converter implements RowConverter, RowFailures {
       let present = 0;
       let fieldCount = 0;
       for (const column of this.tags) {
-        const v = row[column.name];
+        const v = cellOf(row, column.name);
         if (v === undefined) continue;
         present++;
         if (v === null || v === "") continue;
@@ -223,7 +223,7 @@ class Converter implements RowConverter, RowFailures {
         setEntry(tags, column.name, v);
       }
       for (const column of this.fields) {
-        const v = row[column.name];
+        const v = cellOf(row, column.name);
         if (v === undefined) continue;
         present++;
         if (v === null) continue;
