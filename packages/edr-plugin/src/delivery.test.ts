@@ -184,4 +184,50 @@ describe("createDelivery", () => {
     expect(queue.stats().entries).toBe(0);
     expect(delivery.counters.delivered).toBe(6000);
   });
+
+  it("pauses before sending again, doubling once per round that delivers nothing, not once per call", async () => {
+    await fill(8);
+    let now = 1_000_000;
+    const calls: number[] = [];
+    const failing: Sink = {
+      halted: undefined,
+      write: async (lines) => {
+        calls.push(now);
+        const outcome = {
+          kind: "not_delivered" as const,
+          reason: "503",
+          retryAt: now + 100,
+          mayBeStored: false,
+        };
+        return {
+          outcomes: lines.map(() => outcome),
+          delivered: 0,
+          rejected: 0,
+          notDelivered: lines.length,
+          retryAt: now + 100,
+          halted: undefined,
+          requests: 1,
+        };
+      },
+      close: async () => undefined,
+    };
+    const delivery = createDelivery({
+      queue,
+      sink: failing,
+      deadLetters,
+      readEntries: 1,
+      maxUnansweredLines: 10_000,
+      maxUnansweredBytes: 1 << 30,
+      now: () => now,
+    });
+    // A round of eight calls fails: the next waits the least pause, not a pause doubled eight times.
+    const first = await delivery.pass();
+    expect(calls).toHaveLength(8);
+    expect(first.retryAt! - now).toBe(250);
+    now = first.retryAt!;
+    const second = await delivery.pass({ maxRetryWaitMs: 0 });
+    expect(calls).toHaveLength(16); // the round sent again, eight calls of one line
+    expect(second.retryAt! - now).toBe(500);
+    expect(queue.stats().entries).toBe(8);
+  });
 });

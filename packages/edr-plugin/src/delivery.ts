@@ -330,6 +330,8 @@ class QueueDelivery implements Delivery {
     const calls: Call[] = [];
     const pending = this.pending;
     this.pending = [];
+    // Should this round deliver nothing again, the next one waits twice as long (a delivery resets it).
+    this.resendPauseMs = Math.min(this.resendPauseMs * 2, MAX_RESEND_PAUSE_MS);
     for (let start = 0; start < pending.length; start += this.readEntries) {
       const slice = pending.slice(start, start + this.readEntries);
       const parts: CallPart[] = [];
@@ -388,11 +390,11 @@ class QueueDelivery implements Delivery {
     }
     if (result.notDelivered > 0) {
       this.counters.lastNotDeliveredMs = this.now();
-      if (result.delivered === 0) {
-        const floor = this.now() + this.resendPauseMs;
-        if (this.waitUntil !== undefined && this.waitUntil < floor) this.waitUntil = floor;
-        this.resendPauseMs = Math.min(this.resendPauseMs * 2, MAX_RESEND_PAUSE_MS);
-      }
+      // The pause doubles per round sent again (in resendPending), not per call: one failed round of
+      // several calls must not push it to the most at once.
+      const floor = this.now() + this.resendPauseMs;
+      if (result.delivered === 0 && this.waitUntil !== undefined && this.waitUntil < floor)
+        this.waitUntil = floor;
     }
     // Pending lines of several calls must stay in queue order: calls answer in call order, and a call's
     // lines are in queue order, except that a resend's lines precede those of calls read after it.
