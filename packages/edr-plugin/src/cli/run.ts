@@ -8,7 +8,9 @@ import { LIST_FLAGS, REPLAY_FLAGS, listCommand, replayCommand } from "./dead-let
 import { formatFlagsHelp, readFlags, type FlagSpec } from "./flags.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 import { DRAIN_FLAGS, INSPECT_FLAGS, drainCommand, inspectCommand } from "./queue-command.js";
+import { LISTEN_FLAGS, listenCommand } from "./listen-command.js";
 import { SCHEDULE_FLAGS, scheduleCommand } from "./schedule-command.js";
+import { STATUS_FLAGS, statusCommand } from "./status-command.js";
 
 /** One command of `edr`: its words, flags, help and what it does. */
 interface Command {
@@ -50,6 +52,46 @@ ${formatArgumentsHelp("scheduled")}
 
 ${TOKENS_NOTE}`,
     run: scheduleCommand,
+  },
+  {
+    words: "listen",
+    summary: "replicate on write: an InfluxDB write endpoint in front of the local instance",
+    flags: LISTEN_FLAGS,
+    details: () => `Examples:
+  # The Python plugin's on-write trigger (--trigger-spec "all_tables") becomes:
+  export EDR_REMOTE_TOKEN=…
+  edr listen --local-url http://127.0.0.1:8181 --local-db mydb \\
+    --trigger-arguments "host=https://central.example.com,database=replica,tables=cpu.mem,aggregate_interval=1min"
+  # then write to edr instead of the local instance (same API, same token):
+  curl -H "Authorization: Bearer $LOCAL_TOKEN" --data-binary 'cpu,host=a usage=1.5' \\
+    "http://127.0.0.1:8182/api/v3/write_lp?db=mydb"
+
+Each write to --local-db (on /api/v3/write_lp, /api/v2/write or /write) is forwarded to the local instance with
+the client's own token; once the local instance stored it, its lines are queued for the remote (on disk), and
+only then does the client get the local instance's answer. Lines without a timestamp are stamped first, so both
+copies carry the same time. Everything else (queries, other databases) passes through untouched. Every flush
+interval the written lines go through the transform to the queue; with aggregate_interval a bucket is sent once
+it has closed (plus aggregate_grace). When the queue is full, writes get 503 with Retry-After. /status and
+/metrics are served on the same address; POST /api/edr/v1/table_batches takes the engine's table batches.
+SIGINT/SIGTERM stop taking writes, finish those in flight and exit 0.
+
+Trigger arguments (on-write mode):
+${formatArgumentsHelp("writes")}
+
+${TOKENS_NOTE}`,
+    run: listenCommand,
+  },
+  {
+    words: "status",
+    summary: "the state of a running edr listen or edr schedule, at a glance (exit 0 when healthy)",
+    flags: STATUS_FLAGS,
+    details: () => `Examples:
+  edr status
+  edr status --url http://10.0.0.5:8182 --json
+
+It asks GET /status of edr listen (127.0.0.1:8182) and edr schedule (127.0.0.1:8183) unless --url names one.
+Exit codes: 0 every edr that answered is healthy, 1 one is degraded or halted, or none answered.`,
+    run: statusCommand,
   },
   {
     words: "queue inspect",

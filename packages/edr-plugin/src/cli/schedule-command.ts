@@ -1,3 +1,6 @@
+import { statusRoutes } from "../http/routes.js";
+import { startStatusServer, type StatusServer } from "../http/status-server.js";
+import { parseAddress, type Address } from "./address.js";
 import type { ARGUMENT_FLAGS } from "./config.js";
 import { buildConfig } from "./config.js";
 import type { FlagSpec } from "./flags.js";
@@ -8,6 +11,9 @@ import { runSchedule } from "../scheduler.js";
 import { parseTriggerSpec, type TriggerSpec } from "../trigger-spec.js";
 import { PluginError } from "../errors.js";
 import type { CallReport } from "../replicator-types.js";
+
+/** Where `edr schedule` serves `/status` and `/metrics` by default (`edr listen` serves them on 8182). */
+const DEFAULT_STATUS_ADDRESS = "127.0.0.1:8183";
 
 /** The flags that say where the local instance and the queue are, shared by the commands that replicate. */
 export const LOCAL_FLAGS: Readonly<Record<keyof typeof ARGUMENT_FLAGS | "local-api", FlagSpec>> = {
@@ -68,6 +74,11 @@ export const SCHEDULE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     value: "ZONE",
     description: "the zone cron fields are read in (an IANA name such as UTC; default the system's)",
   },
+  "status-address": {
+    type: "string",
+    value: "HOST:PORT",
+    description: "where /status and /metrics are served (default 127.0.0.1:8183; none: not served)",
+  },
   verbose: { type: "boolean", description: "also log each retry and request (debug lines)" },
 };
 
@@ -82,6 +93,7 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
   if (flags["call-time"] !== undefined && !once) problems.push("--call-time: only with --once");
   const localApi = readLocalApi(flags["local-api"], problems);
   const callTime = readCallTime(flags["call-time"], problems);
+  const statusAddress = readStatusAddress(flags["status-address"], once, problems);
   let spec: TriggerSpec | undefined;
   try {
     if (typeof specText === "string") {
@@ -99,6 +111,7 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
 
   const replicator = await createReplicator(config, { logger: context.logger, localApi });
   const signals = signalPlan(io, "the current run");
+  let statusServer: StatusServer | undefined;
   try {
     say(
       io,
@@ -112,9 +125,14 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
       return report.errors.length === 0 ? EXIT_OK : EXIT_FAILURE;
     }
     if (spec === undefined) throw new Error("edr schedule: internal: no trigger spec without a problem");
+    if (statusAddress !== undefined) {
+      statusServer = await startStatusServer({ ...statusAddress, routes: statusRoutes(replicator) });
+      say(io, `edr schedule: status at ${statusServer.url}/status, metrics at ${statusServer.url}/metrics`);
+    }
     say(io, `edr schedule: running ${spec.text}; Ctrl-C (or SIGTERM) finishes the current run and exits`);
-    // Lines left by an earlier process are sent now, not at the first tick (which may be an hour away).
-    if (replicator.status().queue.entries > 0) void replicator.drain().catch(() => undefined);
+    // The drain loop sends what an earlier process left now, not at the first tick (which may be an hour
+    // away), and keeps sending between runs while the remote recovers.
+    replicator.start();
     await runSchedule(
       spec,
       async (time) => {
@@ -132,9 +150,25 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
     );
     return EXIT_OK;
   } finally {
+    await statusServer?.close();
     await replicator.close();
     signals.dispose();
   }
+}
+
+/** `--status-address`: default 127.0.0.1:8183 for a long run, none for `--once`; `none` turns it off. */
+function readStatusAddress(
+  value: string | boolean | undefined,
+  once: boolean,
+  problems: string[],
+): Address | undefined {
+  if (value === "none" || (value === undefined && once)) return undefined;
+  const address = parseAddress(typeof value === "string" ? value : DEFAULT_STATUS_ADDRESS);
+  if (typeof address === "string") {
+    problems.push(`--status-address: ${address}, or none`);
+    return undefined;
+  }
+  return address;
 }
 
 function readLocalApi(
