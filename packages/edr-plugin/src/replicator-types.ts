@@ -107,6 +107,11 @@ export interface ReplicatorStatus {
     refused: number;
     /** On-write downsampling: points for buckets already emitted, kept in the late-letter file. */
     late: number;
+    /**
+     * On-write downsampling: lines written again while their bucket was open (a client retrying a write whose
+     * answer it lost), counted once, as the local instance stores them once.
+     */
+    duplicates: number;
   };
   deadLettersByStatus: Record<string, number>;
   refusedByReason: Record<string, number>;

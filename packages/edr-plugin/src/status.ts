@@ -24,6 +24,8 @@ export interface StatusBook {
   accepted(table: string, lines: number): void;
   refused(table: string | undefined, stage: string): void;
   late(table: string, lines: number): void;
+  /** On-write downsampling: a line already in its open bucket (a writer's retry), counted once. */
+  duplicate(): void;
   /** One request's answer (from edr-sink's `onAnswer`). */
   answer(event: AnswerEvent): void;
   error(text: string): void;
@@ -42,6 +44,7 @@ export function createStatusBook(
   let accepted = 0;
   let refused = 0;
   let late = 0;
+  let duplicates = 0;
   let lastError: string | undefined;
   const refusedByReason = new Map<string, number>();
   const retriesByStatus = new Map<string, number>();
@@ -67,6 +70,9 @@ export function createStatusBook(
       late += lines;
       table(name).late += lines;
     },
+    duplicate() {
+      duplicates++;
+    },
     answer(event) {
       const status = event.status === 0 ? (event.failure ?? "connection") : String(event.status);
       bump(answersByStatus, status);
@@ -90,6 +96,7 @@ export function createStatusBook(
         dropped: stats.dropped,
         refused,
         late,
+        duplicates,
       };
       const intakeStats = sources.intake?.queue.stats();
       return {

@@ -185,6 +185,21 @@ describe("downsampling on write", () => {
     expect(remote.requests.filter((q) => q.path === "/api/v3/write_lp")).toHaveLength(2);
   });
 
+  it("counts a line written twice while its bucket is open once, as the local instance stores it once", async () => {
+    const r = await replicator(args);
+    // A client retries a write whose answer it lost: the same lines reach the intake twice, across a restart too.
+    await r.intake!.accept([line("a", 1, T0 + 1000), line("a", 2, T0 + 2000)]);
+    await r.flush();
+    await r.intake!.accept([line("a", 1, T0 + 1000), line("a", 2, T0 + 2000)]);
+    const reopened = await reopen(r, args);
+    await reopened.intake!.accept([line("a", 2, T0 + 2000)]);
+    clock = T0 + MIN + 10_000;
+    await reopened.flush();
+    await reopened.drain();
+    expect(remote.points("central", "cpu").map((p) => p.fields["v"])).toEqual([{ type: "float", value: 3 }]);
+    expect(reopened.status().lines.duplicates).toBe(3);
+  });
+
   it("sets a late point aside with its reason instead of merging it into an emitted bucket", async () => {
     const r = await replicator(args);
     await r.intake!.accept([line("a", 1, T0 + 1000)]);

@@ -76,6 +76,7 @@ export function formatStatus(status: ReplicatorStatus, from: string, nowMs = Dat
       `dead-lettered ${formatCount(lines.deadLettered)}, queued ${formatCount(lines.queued)}` +
       (lines.refused > 0 ? `, refused ${formatCount(lines.refused)}` : "") +
       (lines.late > 0 ? `, late ${formatCount(lines.late)}` : "") +
+      (lines.duplicates > 0 ? `, duplicates ${formatCount(lines.duplicates)}` : "") +
       (lines.dropped > 0 ? `, dropped ${formatCount(lines.dropped)}` : "") +
       (lines.queuedAtStart > 0 ? ` (${formatCount(lines.queuedAtStart)} queued at start)` : "") +
       (status.reconciled ? "" : "  MISMATCH: the counters do not add up"),

@@ -54,13 +54,20 @@ interface Span {
  * is skipped; otherwise it came too late. A late point is never merged into an emitted bucket (a second point
  * for the bucket would overwrite the first at the remote with a wrong value): it goes to the late-letter file
  * (`edr_dead_letter_<queue>_late.jsonl`, status 0, keyed by its intake ordinal, so never twice) and is counted
- * in `status().lines.late`.
+ * in `status().lines.late`. A line already in its open bucket (a writer retrying a write whose answer it lost)
+ * counts once, as the local instance stores the point once: the lines of open buckets are kept in memory for
+ * that (`status().lines.duplicates`).
  */
 export class WriteFlusher {
   private readonly bucketNs: bigint | undefined;
   private readonly graceNs: bigint;
   private readonly downsampler: Downsampler | undefined;
   private readonly spans: Span[] = [];
+  /**
+   * The lines of each open bucket (by bucket end), to recognise a line written twice: a client that lost the
+   * answer to a write retries it, and the local instance stores the same point once, so it counts once.
+   */
+  private readonly openLines = new Map<bigint, Set<string>>();
   /** Lifetime ordinal of the next intake entry read. */
   private nextOrdinal: number;
   private emittedNs: bigint | undefined;
@@ -155,6 +162,13 @@ export class WriteFlusher {
         });
         continue;
       }
+      let lines = this.openLines.get(endNs);
+      if (lines === undefined) this.openLines.set(endNs, (lines = new Set()));
+      if (lines.has(line)) {
+        this.parts.book.duplicate();
+        continue;
+      }
+      lines.add(line);
       const parsed = tryParseLines(line);
       for (const error of parsed.errors) pipeline.refuse(call, table, "parse", error.message);
       for (const point of parsed.points) points.push(point);
@@ -205,6 +219,7 @@ export class WriteFlusher {
       );
       this.emittedNs = closedNs;
       this.readUntil = this.nextOrdinal;
+      for (const endNs of this.openLines.keys()) if (endNs <= closedNs) this.openLines.delete(endNs);
     }
     await this.acknowledgeDone();
   }
