@@ -1,181 +1,321 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseScheduledConfig, type ScheduledConfig } from "edr-args";
+import { parseScheduledConfig, parseWritesConfig } from "edr-args";
+import { readDeadLetters, type DeadLetter, type ReplicatorStatus } from "edr-plugin";
 import {
-  createReplicator,
-  readDeadLetters,
-  type CallReport,
-  type DeadLetter,
-  type ReplicatorLogger,
-  type ReplicatorStatus,
-} from "edr-plugin";
-import { startInfluxDB3Server, type InfluxDB3TestServer, type StoredPoint } from "edr-testkit";
-import { formatPoint } from "edr-transform";
-import { makeSampleData } from "./sample-data.js";
+  sortStoredPoints,
+  startInfluxDB3Server,
+  type InfluxDB3TestServer,
+  type StoredPoint,
+} from "edr-testkit";
+import { createTransform, formatPoint, type Point, type Transform } from "edr-transform";
+import { startEdr, type EdrProcess } from "./edr-process.js";
+import { alarmLine, energyLine, machineLines } from "./sample-data.js";
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   /** Where the story is told, one line at a time. @default console.log */
   say?: (line: string) => void;
-  /** Directory for the queue, the dead-letter file and the watermarks. @default a new temp dir */
+  /** Directory for the queues, dead letters and watermarks. @default a new temp dir */
   workDir?: string;
+  /** How long the factory writes, in ms (the remote is away for the middle part). @default 9000 */
+  writeMs?: number;
+}
+
+/** What one edr process did, from its `/status`. */
+export interface ProcessReport {
+  written: number;
+  status: ReplicatorStatus;
+  exitCode: number | null;
 }
 
 /** What the demo did, for a test to check. */
 export interface DemoSummary {
-  config: ScheduledConfig;
-  written: Map<string, number>;
-  report: CallReport;
-  status: ReplicatorStatus;
-  remotePoints: Map<string, StoredPoint[]>;
+  listen: ProcessReport;
+  schedule: ProcessReport;
+  /** Per remote table: points expected from the local instance (transformed) and points the remote holds. */
+  compared: { table: string; expected: number; matching: boolean }[];
   deadLetters: DeadLetter[];
+  /** Every line accounted for and the remote equal to the local instance, as transformed. */
+  ok: boolean;
+  output: string[];
 }
 
 const LOCAL_DB = "factory";
 const REMOTE_DB = "central";
-// Demo secrets: they must never show in the output (the trigger arguments are printed with them masked).
+// Demo secrets: they never show in the output (the arguments are printed with them masked).
 const REMOTE_TOKEN = "demo-remote-token-3f9a";
 const LOCAL_TOKEN = "demo-local-token-81c2";
 
-/** The trigger arguments of the demo, as a user would give them to the Python plugin, plus where to read. */
-export function demoArguments(localUrl: string, remoteUrl: string, workDir: string): string {
-  return [
-    `host=${remoteUrl}`,
-    `token=${REMOTE_TOKEN}`,
-    `database=${REMOTE_DB}`,
-    "tables=machine.energy.alarms",
-    "excluded_fields=machine:status",
-    "tables_rename=energy:power",
-    "field_renames=machine:temp_c@temperature",
-    "aggregate_interval=1min",
-    "aggregations=machine:rpm@max.energy:phase@last.alarms:code@last",
-    "window=1h",
-    "max_retries=2",
-    `queue_dir=${workDir}`,
-    `local_host=${localUrl}`,
-    `local_database=${LOCAL_DB}`,
-    `local_token=${LOCAL_TOKEN}`,
-  ].join(",");
-}
-
 /**
- * One scheduled replication of the last hour from a local InfluxDB 3 to a remote one, both embedded
- * (edr-testkit's InfluxDB-3-compatible server), run by edr-plugin's replicator: the trigger arguments parsed
- * by edr-args, the window read over `query_sql`, downsampled and renamed by edr-transform, queued durably by
- * edr-queue, delivered by edr-sink through a 503 and a 429, and the lines the remote refuses set aside in the
- * dead-letter file.
+ * A factory's edge, live: machines write through `edr listen` (replicated on write), an energy meter writes to
+ * the local instance directly and `edr schedule` copies its table every 2 s. Both run as the `edr` command
+ * does, between two embedded InfluxDB-3-compatible servers (edr-testkit's). The remote goes away for a few
+ * seconds and comes back; the remote already holds `alarms.code` as a string, so the alarms are refused and
+ * kept in the dead-letter file. At the end: what was written, queued, retried, dead-lettered and delivered, and
+ * whether the remote holds exactly what the local instance holds (as transformed).
  */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
-  const say = options.say ?? console.log;
+  const output: string[] = [];
+  const print = options.say ?? console.log;
+  const say = (line: string): void => {
+    output.push(line);
+    print(line);
+  };
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "edr-demo-")));
+  const writeMs = options.writeMs ?? 9000;
   const local = await startInfluxDB3Server({ token: LOCAL_TOKEN });
   const remote = await startInfluxDB3Server({ token: REMOTE_TOKEN, writeDelayMs: 20 });
+  const running: EdrProcess[] = [];
   try {
-    const args = demoArguments(local.url, remote.url, workDir);
-    const config = parseScheduledConfig(args, { env: {} });
-    say("edr demo: replicate a factory's last hour from a local InfluxDB 3 to a central one");
+    say("edr demo: a factory's edge replicates to the central InfluxDB 3, through an outage");
     say(`  local   ${local.url}  database "${LOCAL_DB}"   (embedded InfluxDB-3-compatible server)`);
-    say(`  remote  ${remote.url}  database "${REMOTE_DB}"  (embedded, with a token)`);
-    say(`  trigger arguments: ${mask(args).replaceAll(",", ", ")}`);
-
-    const callTime = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-    const endMs = callTime.getTime() - config.offsetMs;
-    const sample = makeSampleData(endMs - config.windowMs, endMs);
-    await writeLines(local, LOCAL_DB, sample.lines, LOCAL_TOKEN);
-    say(`\n1. Wrote ${n(sample.lines.length)} points to the local instance: ${perTable(sample.perTable)}`);
-
+    say(`  remote  ${remote.url}  database "${REMOTE_DB}"  (embedded, with its own token)`);
     // Someone else already wrote alarms.code to the remote as a string: our integer codes will conflict.
-    await writeLines(
+    await write(
       remote,
       REMOTE_DB,
-      [`alarms,line=Z code="E-17",text="seeded elsewhere" ${endMs - 2 * 3_600_000}000000`],
+      `alarms,line=Z code="E-17" ${BigInt(Date.now() - 86_400_000) * 1_000_000n}`,
       REMOTE_TOKEN,
     );
-    remote.faults.failNext(1, { status: 503, retryAfter: 1 });
-    remote.faults.failNext(1, { status: 429, retryAfter: 1 });
+
+    const listenArgs =
+      `host=${remote.url},database=${REMOTE_DB},tables=machine.alarms,excluded_fields=machine:status,` +
+      `field_renames=machine:temp_c@temperature,max_retries=1,queue_dir=${workDir}`;
+    const scheduleArgs =
+      `host=${remote.url},database=${REMOTE_DB},tables=energy,tables_rename=energy:power,window=2s,` +
+      `max_retries=1,queue_dir=${workDir}`;
+    const env = { EDR_REMOTE_TOKEN: REMOTE_TOKEN, EDR_LOCAL_TOKEN: LOCAL_TOKEN };
+    const show = (line: string): boolean =>
+      /WARN|ERROR|edr (listen|schedule):|Queued [1-9]\d* lines from .*alarms|resumed/.test(line) &&
+      !/point your clients|lines queued at start/.test(line);
+
     say(
-      "\n2. One scheduled call, as `edr schedule` makes it; the remote answers the first write 503 and the\n" +
-        "   second 429 (Retry-After: 1). The replicator's log:",
+      "\n1. Two edr processes start, as you would run them (tokens in EDR_REMOTE_TOKEN / EDR_LOCAL_TOKEN):",
     );
-    const replicator = await createReplicator(config, { logger: demoLogger(say) });
-    let report: CallReport;
-    let status: ReplicatorStatus;
-    try {
-      report = await replicator.processScheduledCall(callTime);
-      status = replicator.status();
-    } finally {
-      await replicator.close();
+    say(`   edr listen --local-url ${local.url} --local-db ${LOCAL_DB} --trigger-arguments "${listenArgs}"`);
+    say(
+      `   edr schedule --trigger-spec every:2s --local-url ${local.url} --local-db ${LOCAL_DB} --trigger-arguments "${scheduleArgs}"`,
+    );
+    const [listen, schedule] = await Promise.all([
+      startEdr(
+        "listen",
+        [
+          "listen",
+          "--listen",
+          "127.0.0.1:0",
+          "--local-url",
+          local.url,
+          "--local-db",
+          LOCAL_DB,
+          "--trigger-arguments",
+          listenArgs,
+        ],
+        env,
+        { say, show },
+      ),
+      startEdr(
+        "schedule",
+        [
+          "schedule",
+          "--trigger-spec",
+          "every:2s",
+          "--status-address",
+          "127.0.0.1:0",
+          "--local-url",
+          local.url,
+          "--local-db",
+          LOCAL_DB,
+          "--trigger-arguments",
+          scheduleArgs,
+        ],
+        env,
+        { say, show },
+      ),
+    ]);
+    running.push(listen, schedule);
+
+    say(
+      `\n2. For ${writeMs / 1000} s, 6 machines write through edr listen and a meter writes energy to the local instance;`,
+    );
+    say(
+      `   after ${Math.round(writeMs / 3000)} s the remote goes away (connections refused) for ${Math.round(writeMs / 2250)} s, then comes back:`,
+    );
+    const written = { listen: 0, schedule: 0 };
+    let lastEnergyMs = 0;
+    const started = Date.now();
+    const outage = (async () => {
+      await sleep(writeMs / 3);
+      await remote.faults.refuse();
+      say(`   -- ${elapsed(started)}  the remote is down`);
+      await sleep(writeMs / 2.25);
+      await remote.faults.accept();
+      say(`   -- ${elapsed(started)}  the remote is back`);
+    })();
+    for (let tick = 0; Date.now() - started < writeMs; tick++) {
+      const nowMs = Date.now();
+      const lines = machineLines(tick, nowMs);
+      if (tick % 25 === 5) lines.push(alarmLine(tick, nowMs));
+      await write(listen.statusUrl, LOCAL_DB, lines.join("\n"), LOCAL_TOKEN);
+      written.listen += lines.length;
+      await write(local, LOCAL_DB, energyLine(tick, nowMs), LOCAL_TOKEN);
+      written.schedule += 1;
+      lastEnergyMs = nowMs;
+      await sleep(100);
     }
+    await outage;
+
+    say("\n3. The writers stop; both edr processes finish sending what they queued:");
+    await until(async () => {
+      const [l, s] = await Promise.all([listen.status(), schedule.status()]);
+      const copied = Date.parse(s.watermarks["energy"] ?? "1970-01-01T00:00:00Z") > lastEnergyMs;
+      return l.lines.queued === 0 && l.intake?.entries === 0 && s.lines.queued === 0 && copied;
+    }, 30_000);
+    const statuses = [await listen.status(), await schedule.status()] as const;
+    const exitCodes = [await listen.stop(), await schedule.stop()];
+    running.length = 0;
 
     const deadLetters: DeadLetter[] = [];
-    for await (const letter of readDeadLetters(config.queue.dir, config.queue.name)) deadLetters.push(letter);
+    for await (const letter of readDeadLetters(workDir, "writes")) deadLetters.push(letter);
+    const compared = compare(local, remote, [
+      {
+        table: "machine",
+        remoteTable: "machine",
+        transform: createTransform(parseWritesConfig(listenArgs, { env }).transform),
+      },
+      {
+        table: "energy",
+        remoteTable: "power",
+        transform: createTransform(parseScheduledConfig(scheduleArgs, { env }).transform),
+      },
+    ]);
+    const report: DemoSummary = {
+      listen: { written: written.listen, status: statuses[0], exitCode: exitCodes[0] ?? null },
+      schedule: { written: written.schedule, status: statuses[1], exitCode: exitCodes[1] ?? null },
+      compared,
+      deadLetters,
+      ok: false,
+      output,
+    };
+    report.ok = tellReport(report, say);
     say(
-      `\n3. ${n(deadLetters.length)} lines refused by the remote, kept in the dead-letter file with its reason:`,
+      `\nQueues, dead letters and watermarks: ${workDir} (try: pnpm edr queue inspect --queue-dir ${workDir})`,
     );
-    for (const letter of deadLetters) say(`   ${letter.line}  <- ${letter.status} ${letter.reason}`);
-
-    const remotePoints = new Map<string, StoredPoint[]>();
-    for (const table of ["machine", "power", "alarms"])
-      remotePoints.set(table, remote.points(REMOTE_DB, table));
-    showRemote(remotePoints, say);
-    const { lines } = status;
-    say(
-      `\nAccounted for: ${n(lines.accepted)} queued = ${n(lines.delivered)} delivered + ` +
-        `${n(lines.queued)} still queued + ${n(lines.deadLettered)} dead-lettered ${status.reconciled ? "(ok)" : "(MISMATCH)"}`,
-    );
-    say(
-      `Queue, dead letters and watermarks: ${workDir} (try: pnpm edr queue inspect --queue-dir ${workDir})`,
-    );
-    return { config, written: sample.perTable, report, status, remotePoints, deadLetters };
+    return report;
   } finally {
+    await Promise.allSettled(running.map((p) => p.stop()));
     await Promise.all([local.close(), remote.close()]);
   }
 }
 
-/** The replicator's log lines, indented, with the sink's retries (debug) shown too. */
-function demoLogger(say: (line: string) => void): ReplicatorLogger {
-  return {
-    debug: (message) => say(`   ${message}`),
-    info: (message) => say(`   ${message}`),
-    warn: (message) => say(`   WARN ${message}`),
-    error: (message) => say(`   ERROR ${message}`),
-  };
+/** The local instance's points of each table, transformed as edr does, against what the remote holds. */
+function compare(
+  local: InfluxDB3TestServer,
+  remote: InfluxDB3TestServer,
+  tables: { table: string; remoteTable: string; transform: Transform }[],
+): DemoSummary["compared"] {
+  return tables.map(({ table, remoteTable, transform }) => {
+    const points: Point[] = local.points(LOCAL_DB, table).map((p) => ({
+      measurement: p.measurement,
+      tags: p.tags,
+      fields: p.fields,
+      timestamp: p.timeNs,
+    }));
+    const expected = transform.points(points).items.map(formatPoint).sort();
+    const held = sortStoredPoints(remote.points(REMOTE_DB, remoteTable)).map(storedLine).sort();
+    return {
+      table: remoteTable,
+      expected: expected.length,
+      matching: JSON.stringify(held) === JSON.stringify(expected),
+    };
+  });
 }
 
-function showRemote(remotePoints: Map<string, StoredPoint[]>, say: (line: string) => void): void {
-  say("\n4. The remote now holds:");
-  for (const [table, points] of remotePoints) {
-    const last = points.at(-1);
+function storedLine(p: StoredPoint): string {
+  return formatPoint({ measurement: p.measurement, tags: p.tags, fields: p.fields, timestamp: p.timeNs });
+}
+
+/** The short report; true when every line is accounted for and the remote matches the local instance. */
+function tellReport(report: DemoSummary, say: (line: string) => void): boolean {
+  const rows = [
+    ["", "written", "queued", "requests", "dead-lettered", "delivered", "still queued"],
+    ...(["listen", "schedule"] as const).map((name) => {
+      const { written, status } = report[name];
+      // Answers other than stored (204) or a partial write's verdict: refused connections, 5xx, timeouts.
+      const failed = Object.entries(status.answersByStatus)
+        .filter(([code]) => !["204", "400", "422"].includes(code))
+        .reduce((sum, [, count]) => sum + count, 0);
+      return [
+        `edr ${name}`,
+        n(written),
+        n(status.lines.accepted),
+        `${n(status.requests)} (${n(failed)} failed)`,
+        n(status.lines.deadLettered),
+        n(status.lines.delivered),
+        n(status.lines.queued),
+      ];
+    }),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  say("\n4. What happened:");
+  for (const row of rows)
     say(
-      `   ${table}: ${n(points.length)} point${points.length === 1 ? "" : "s"}${last ? ", the last:" : ""}`,
+      `   ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("   ")}`,
     );
-    if (last)
-      say(
-        `     ${formatPoint({ measurement: last.measurement, tags: last.tags, fields: last.fields, timestamp: last.timeNs })}`,
-      );
-  }
+  for (const letter of report.deadLetters)
+    say(`   dead letter: ${letter.line}  <- ${letter.status} ${letter.reason}`);
+  const accounted = (["listen", "schedule"] as const).every((name) => {
+    const { status } = report[name];
+    return status.reconciled && status.lines.queued === 0 && report[name].exitCode === 0;
+  });
+  say("\n5. The remote against the local instance (its points, filtered, excluded and renamed as edr does):");
+  for (const { table, expected, matching } of report.compared)
+    say(
+      `   ${table.padEnd(8)} ${n(expected)} points expected: ${matching ? "the remote holds exactly these" : "MISMATCH"}`,
+    );
+  say(
+    `   alarms   ${n(report.deadLetters.length)} refused by the remote (code is a string there): in the dead-letter file, with the reason`,
+  );
+  const ok = accounted && report.compared.every((c) => c.matching);
+  say(
+    ok
+      ? "\nEvery line is accounted for: delivered, or dead-lettered with the remote's reason; none lost, none left queued."
+      : "\nSOMETHING IS NOT ACCOUNTED FOR: see above.",
+  );
+  return ok;
 }
 
-async function writeLines(
-  server: InfluxDB3TestServer,
+async function write(
+  target: InfluxDB3TestServer | string,
   db: string,
-  lines: string[],
+  body: string,
   token: string,
 ): Promise<void> {
-  const url = `${server.url}/api/v3/write_lp?db=${db}&precision=nanosecond`;
-  const headers = { authorization: `Bearer ${token}` };
-  const response = await fetch(url, { method: "POST", body: lines.join("\n"), headers });
+  const base = typeof target === "string" ? target : target.url;
+  const response = await fetch(`${base}/api/v3/write_lp?db=${db}&precision=nanosecond`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body,
+  });
   if (response.status !== 204)
     throw new Error(`write to ${db} answered ${response.status}: ${await response.text()}`);
 }
 
-function mask(args: string): string {
-  return args.replace(REMOTE_TOKEN, "<secret>").replace(LOCAL_TOKEN, "<secret>");
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`edr did not finish sending within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
 }
 
-function perTable(counts: Map<string, number>): string {
-  return [...counts].map(([table, count]) => `${table} ${n(count)}`).join(", ");
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function elapsed(started: number): string {
+  return `${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
 function n(value: number): string {
