@@ -83,10 +83,11 @@ describe("edr listen", () => {
     expect(remote.points("central", "cpu_remote")[0]!.timeNs).toBe(1_700_000_000n * 1000n * NS);
     expect(remote.points("central", "mem")).toEqual([]);
 
-    const status = (await (await fetch(`${url}/status`)).json()) as {
-      state: string;
-      lines: { delivered: number };
-    };
+    // The remote stored the lines a moment before edr hears its answer: read /status until it has.
+    type Status = { state: string; lines: { delivered: number } };
+    const readStatus = async () => (await (await fetch(`${url}/status`)).json()) as Status;
+    await until(async () => (await readStatus()).lines.delivered === 2);
+    const status = await readStatus();
     expect(status).toMatchObject({ state: "healthy", lines: { delivered: 2 } });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^edr_lines_delivered_total 2$/m);

@@ -1,6 +1,6 @@
 import type { WritesConfig } from "edr-args";
 import type { Batch } from "edr-queue";
-import { createDownsampler, tryParseLines, type Downsampler, type Point } from "edr-transform";
+import { downsample, tryParseLines, type DownsampleResult, type Point } from "edr-transform";
 import type { Call } from "../call.js";
 import type { DeadLetter, DeadLetterStore } from "../dead-letters.js";
 import type { Pipeline } from "../pipeline.js";
@@ -9,6 +9,7 @@ import type { WatermarkStore } from "../watermarks.js";
 import { formatNs } from "../windows.js";
 import type { Intake } from "./intake.js";
 import { bucketEndNs, floorNs, lineTimestampNs } from "./line-time.js";
+import { OpenBuckets } from "./open-buckets.js";
 
 const MS = 1_000_000n;
 /** Intake entries per read. */
@@ -54,20 +55,18 @@ interface Span {
  * is skipped; otherwise it came too late. A late point is never merged into an emitted bucket (a second point
  * for the bucket would overwrite the first at the remote with a wrong value): it goes to the late-letter file
  * (`edr_dead_letter_<queue>_late.jsonl`, status 0, keyed by its intake ordinal, so never twice) and is counted
- * in `status().lines.late`. A line already in its open bucket (a writer retrying a write whose answer it lost)
- * counts once, as the local instance stores the point once: the lines of open buckets are kept in memory for
- * that (`status().lines.duplicates`).
+ * in `status().lines.late`. The open buckets hold their points as the local instance does, one per series and
+ * time (see {@link OpenBuckets}): a point written twice (a writer retrying a write whose answer it lost) counts
+ * once (`status().lines.duplicates`), a point rewritten with another value counts with its newest value, and
+ * the aggregate is computed when the bucket is emitted.
  */
 export class WriteFlusher {
   private readonly bucketNs: bigint | undefined;
   private readonly graceNs: bigint;
-  private readonly downsampler: Downsampler | undefined;
+  /** With downsampling: aggregates the points of the buckets emitted. */
+  private readonly aggregate: ((points: readonly Point[]) => DownsampleResult) | undefined;
+  private readonly open = new OpenBuckets();
   private readonly spans: Span[] = [];
-  /**
-   * The lines of each open bucket (by bucket end), to recognise a line written twice: a client that lost the
-   * answer to a write retries it, and the local instance stores the same point once, so it counts once.
-   */
-  private readonly openLines = new Map<bigint, Set<string>>();
   /** Lifetime ordinal of the next intake entry read. */
   private nextOrdinal: number;
   private emittedNs: bigint | undefined;
@@ -77,13 +76,11 @@ export class WriteFlusher {
     const downsampling = parts.config.transform.downsampling;
     this.bucketNs = downsampling === undefined ? undefined : BigInt(downsampling.intervalMs) * MS;
     this.graceNs = BigInt(parts.config.aggregateGraceMs) * MS;
-    this.downsampler = downsampling === undefined ? undefined : createDownsampler(downsampling);
+    this.aggregate = downsampling === undefined ? undefined : downsample(downsampling);
     const stats = parts.intake.queue.stats();
     this.nextOrdinal = stats.acknowledged + stats.dropped;
     this.emittedNs = parts.state?.get(EMITTED_KEY);
     this.readUntil = Number(parts.state?.get(READ_KEY) ?? 0n);
-    if (this.downsampler !== undefined && this.emittedNs !== undefined)
-      this.downsampler.flushClosed(this.emittedNs);
   }
 
   /** Buckets ending at or before this were emitted (downsampling only). */
@@ -94,8 +91,8 @@ export class WriteFlusher {
   /** Whether a flush now would move anything: lines waiting in the intake, or a bucket that has closed. */
   hasWork(): boolean {
     if (this.parts.intake.queue.stats().entries > this.pendingInSpans()) return true;
-    const oldest = this.downsampler?.oldestOpenStartNs();
-    return oldest !== undefined && oldest + this.bucketNs! <= this.closedUntilNs();
+    const oldest = this.open.oldestEndNs();
+    return oldest !== undefined && oldest <= this.closedUntilNs();
   }
 
   /** Moves what the intake holds to the main queue; with downsampling, emits the buckets that have closed. */
@@ -105,14 +102,14 @@ export class WriteFlusher {
       if (batch.entries.length === 0) break;
       const first = this.nextOrdinal;
       this.nextOrdinal += batch.entries.length;
-      if (this.downsampler === undefined) {
+      if (this.aggregate === undefined) {
         await this.queueLines(call, batch);
         await this.parts.intake.queue.ack(batch);
       } else {
         await this.addToBuckets(call, batch, first);
       }
     }
-    if (this.downsampler !== undefined) await this.emitClosed(call, this.downsampler);
+    if (this.aggregate !== undefined) await this.emitClosed(call, this.aggregate);
   }
 
   /** Without downsampling: each table's lines through the transform to the main queue, in order. */
@@ -129,7 +126,6 @@ export class WriteFlusher {
   private async addToBuckets(call: Call, batch: Batch, firstOrdinal: number): Promise<void> {
     const { pipeline } = this.parts;
     const bucketNs = this.bucketNs!;
-    const points: Point[] = [];
     const late: DeadLetter[] = [];
     let maxBucketEndNs: bigint | undefined;
     const time = new Date(this.parts.now()).toISOString();
@@ -162,20 +158,13 @@ export class WriteFlusher {
         });
         continue;
       }
-      let lines = this.openLines.get(endNs);
-      if (lines === undefined) this.openLines.set(endNs, (lines = new Set()));
-      if (lines.has(line)) {
-        this.parts.book.duplicate();
-        continue;
-      }
-      lines.add(line);
       const parsed = tryParseLines(line);
       for (const error of parsed.errors) pipeline.refuse(call, table, "parse", error.message);
-      for (const point of parsed.points) points.push(point);
+      for (const point of parsed.points) {
+        if (this.open.add(point, endNs) === "duplicate") this.parts.book.duplicate();
+      }
     }
     if (late.length > 0) await this.setAsideLate(call, late);
-    const added = this.downsampler!.add(points);
-    for (const problem of added.problems) pipeline.refuse(call, undefined, "downsampling", problem);
     this.spans.push({
       start: batch.start,
       end: batch.end,
@@ -197,10 +186,13 @@ export class WriteFlusher {
   }
 
   /** Emits the buckets that have closed, records how far, and acknowledges the intake entries that are done. */
-  private async emitClosed(call: Call, downsampler: Downsampler): Promise<void> {
+  private async emitClosed(
+    call: Call,
+    aggregate: (points: readonly Point[]) => DownsampleResult,
+  ): Promise<void> {
     const closedNs = this.closedUntilNs();
     if (this.emittedNs === undefined || closedNs > this.emittedNs) {
-      const out = downsampler.flushClosed(closedNs);
+      const out = aggregate(this.open.takeClosed(closedNs));
       for (const problem of out.problems)
         this.parts.pipeline.refuse(call, undefined, "downsampling", problem);
       const byTable = new Map<string, Point[]>();
@@ -219,7 +211,6 @@ export class WriteFlusher {
       );
       this.emittedNs = closedNs;
       this.readUntil = this.nextOrdinal;
-      for (const endNs of this.openLines.keys()) if (endNs <= closedNs) this.openLines.delete(endNs);
     }
     await this.acknowledgeDone();
   }
