@@ -11,15 +11,15 @@ export interface ArgsIssue {
 }
 
 /** The codes {@link ArgsError} carries. */
-export type ArgsErrorCode = "EDR_ARGS_INVALID";
+export type ArgsErrorCode = "INVALID_ARGUMENT";
 
 /**
  * Every problem found in a set of trigger arguments, reported at once. `issues` lists them; the message
  * prints one per line. A secret's value (`token`, `local_token`) never appears in either.
  */
 export class ArgsError extends Error {
-  /** Always `EDR_ARGS_INVALID`. */
-  readonly code: ArgsErrorCode = "EDR_ARGS_INVALID";
+  /** Always `INVALID_ARGUMENT`. */
+  readonly code: ArgsErrorCode = "INVALID_ARGUMENT";
   /** The problems, in the order the arguments were checked. */
   readonly issues: readonly ArgsIssue[];
 

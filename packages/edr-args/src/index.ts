@@ -14,7 +14,7 @@ export { redactConfig, REDACTED } from "./redact.js";
 export type { ArgsIssue, ArgsErrorCode } from "./errors.js";
 export { ARGUMENTS, argumentNames, formatArgumentsHelp } from "./arguments.js";
 export type { ArgumentSpec, Mode } from "./arguments.js";
-export { suggestName, editDistance } from "./suggest.js";
+export { suggestName } from "./suggest.js";
 export { RESERVED_FIELD_NAMES } from "./names.js";
 export {
   AGGREGATE_FUNCTIONS,

@@ -89,7 +89,7 @@ describe("parseTriggerArguments", () => {
 
   it("throws an ArgsError with a code and a message that starts with the package name", () => {
     const error = argsError(() => parseTriggerArguments("nonsense"));
-    expect(error.code).toBe("EDR_ARGS_INVALID");
+    expect(error.code).toBe("INVALID_ARGUMENT");
     expect(error.name).toBe("ArgsError");
     expect(error.message.startsWith("[edr-args] 1 problem in the arguments:")).toBe(true);
   });

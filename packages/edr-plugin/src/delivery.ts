@@ -1,4 +1,4 @@
-import type { Batch, Queue } from "edr-queue";
+import type { QueueBatch, Queue } from "edr-queue";
 import type { Sink, WriteResult } from "edr-sink";
 
 /** A line the remote refused for good, keyed by its entry's place in the queue's lifetime order. */
@@ -97,7 +97,7 @@ export interface Delivery {
 
 /** A queue batch read and not yet acknowledged. */
 interface OpenBatch {
-  readonly batch: Batch;
+  readonly batch: QueueBatch;
   /** Lifetime ordinal of the batch's first entry: the dead-letter key. */
   readonly ordinal: number;
   unsettled: number;
@@ -301,7 +301,7 @@ class QueueDelivery implements Delivery {
     return report;
   }
 
-  private sendBatch(batch: Batch): Call {
+  private sendBatch(batch: QueueBatch): Call {
     const open: OpenBatch = {
       batch,
       ordinal: this.nextOrdinal,

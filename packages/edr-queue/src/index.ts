@@ -1,5 +1,5 @@
 export { createQueue } from "./open-queue.js";
-export type { Queue, Batch, BatchSpan, QueueStats } from "./types.js";
+export type { Queue, QueueBatch, QueueBatchSpan, QueueStats } from "./types.js";
 export type { QueueOptions } from "./options.js";
 export {
   DEFAULT_MAX_BYTES,
@@ -11,5 +11,11 @@ export {
 export type { QueueEntry } from "./entries.js";
 export type { Position } from "./cursor-file.js";
 export { QueueError, type QueueErrorCode } from "./errors.js";
-export { createZlibCodec, createFflateCodec, DEFAULT_LEVEL, type Codec, type CodecOption } from "./codec.js";
+export {
+  createZlibCodec,
+  createFflateCodec,
+  DEFAULT_GZIP_LEVEL,
+  type Codec,
+  type CodecOption,
+} from "./codec.js";
 export { inspectQueue, type InspectOptions, type QueueInspection, type LockOwner } from "./inspect.js";

@@ -9,7 +9,7 @@ import type { ResolvedOptions } from "./options.js";
 import { quarantineBytes } from "./quarantine.js";
 import { comparePositions, SegmentSet } from "./segment-set.js";
 import type { QueuePaths, Segment } from "./segments.js";
-import type { Batch, BatchSpan, Queue, QueueStats } from "./types.js";
+import type { QueueBatch, QueueBatchSpan, Queue, QueueStats } from "./types.js";
 
 /** A group commit stops adding appends at this much JSON text (bounds one member's size in memory). */
 const MAX_GROUP_CHARS = 8 * 1024 * 1024;
@@ -263,7 +263,7 @@ export class DiskQueue implements Queue {
 
   // ---- read / ack ----------------------------------------------------------------------------------
 
-  async read(options?: { maxEntries?: number; maxBytes?: number }): Promise<Batch> {
+  async read(options?: { maxEntries?: number; maxBytes?: number }): Promise<QueueBatch> {
     this.checkOpen("read");
     const maxEntries = options?.maxEntries ?? 1000;
     const maxBytes = options?.maxBytes ?? 4 * 1024 * 1024;
@@ -381,7 +381,7 @@ export class DiskQueue implements Queue {
     );
   }
 
-  async ack(batch: BatchSpan): Promise<void> {
+  async ack(batch: QueueBatchSpan): Promise<void> {
     this.checkOpen("ack");
     return this.exclusive(async () => {
       const cur = this.files.normalize(this.cursor.pos);

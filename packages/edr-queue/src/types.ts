@@ -5,7 +5,7 @@ import type { QueueEntry } from "./entries.js";
  * Entries read from the queue, oldest first, with the opaque positions that `ack` needs. Acknowledge
  * batches in the order `read` returned them.
  */
-export interface Batch {
+export interface QueueBatch {
   readonly entries: readonly QueueEntry[];
   /** Position of the first entry (opaque). */
   readonly start: Position;
@@ -14,11 +14,11 @@ export interface Batch {
 }
 
 /**
- * What `ack` needs of a batch: its positions and how many entries it holds. A {@link Batch} is one; so is the
+ * What `ack` needs of a batch: its positions and how many entries it holds. A {@link QueueBatch} is one; so is the
  * span of several consecutive batches (`{ start: first.start, end: last.end, entries: { length: total } }`),
  * which lets a caller acknowledge entries it no longer holds in memory.
  */
-export interface BatchSpan {
+export interface QueueBatchSpan {
   readonly start: Position;
   readonly end: Position;
   readonly entries: { readonly length: number };
@@ -58,13 +58,13 @@ export interface Queue {
    * @param options.maxEntries at most this many entries (default 1000)
    * @param options.maxBytes stop adding entries once their JSON lines reach this size (default 4 MiB)
    */
-  read(options?: { maxEntries?: number; maxBytes?: number }): Promise<Batch>;
+  read(options?: { maxEntries?: number; maxBytes?: number }): Promise<QueueBatch>;
   /**
    * Acknowledges a batch: its entries will never be read again, even after a crash. Batches must be
    * acknowledged in order; acknowledging one already acknowledged (or dropped) does nothing. A
-   * {@link BatchSpan} of consecutive batches acknowledges them all at once.
+   * {@link QueueBatchSpan} of consecutive batches acknowledges them all at once.
    */
-  ack(batch: BatchSpan): Promise<void>;
+  ack(batch: QueueBatchSpan): Promise<void>;
   /** Makes the next `read` start again at the oldest unacknowledged entry (after a failed send). */
   rewind(): void;
   stats(): QueueStats;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { QueueError } from "../src/index.js";
-import { createQueue, type Batch, type Queue } from "../src/index.js";
+import { createQueue, type QueueBatch, type Queue } from "../src/index.js";
 import { entries, indexOf, tempDir } from "./helpers.js";
 
 /** The model: every id appended, how far acknowledged and read, the batches read and not yet acked. */
@@ -15,8 +15,8 @@ interface Model {
 interface Real {
   dir: string;
   queue: Queue;
-  batches: Batch[]; // parallel to model.outstanding
-  acked: Batch[];
+  batches: QueueBatch[]; // parallel to model.outstanding
+  acked: QueueBatch[];
 }
 
 const open = (dir: string): Promise<Queue> => createQueue({ dir, segmentBytes: 2048, reclaimBytes: 512 });

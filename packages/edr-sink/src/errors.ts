@@ -1,5 +1,9 @@
 /** What went wrong, for code that branches on it. */
-export type SinkErrorCode = "INVALID_OPTIONS" | "INVALID_ARGUMENT" | "CLOSED";
+export type SinkErrorCode =
+  /** Options that cannot work, or a write of something else than an array of strings. */
+  | "INVALID_ARGUMENT"
+  /** A write after `close()`. */
+  | "CLOSED";
 
 /**
  * The one error edr-sink throws, and only for a programming error (bad options, a write after close):

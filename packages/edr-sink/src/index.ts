@@ -15,7 +15,6 @@ export {
   consoleSinkLogger,
 } from "./options.js";
 export type { AnswerEvent, SinkLogger, SinkOptions, SleepFn } from "./options.js";
-export { DELIVERED } from "./outcome.js";
 export type {
   DeliveredOutcome,
   LineOutcome,
@@ -23,7 +22,7 @@ export type {
   RejectedOutcome,
   WriteResult,
 } from "./outcome.js";
-export { RETRY_AFTER_CAP_MS, computeBackoffMs, decideRetry, parseRetryAfter } from "./retry-policy.js";
+export { RETRY_AFTER_CAP_MS, decideRetry, parseRetryAfter } from "./retry-policy.js";
 export type {
   RetryDecision,
   RetryInput,
@@ -31,11 +30,8 @@ export type {
   TransportFailure,
   WriteApi,
 } from "./retry-policy.js";
-export { hashSeries, seriesKey } from "./series.js";
-export { isSkippableLine, planBatches } from "./batching.js";
-export type { Batch, BatchLimits, BatchPlan } from "./batching.js";
+export { seriesKey } from "./series.js";
 export { parsePartialWrite } from "./partial-write.js";
 export type { PartialWriteErrors } from "./partial-write.js";
-export { writePathFor } from "./transport.js";
 export { SinkError } from "./errors.js";
 export type { SinkErrorCode } from "./errors.js";

@@ -241,7 +241,7 @@ export function resolveOptions(options: SinkOptions): ResolvedSinkOptions {
     }
   }
   if (problems.length > 0 || baseUrl === undefined) {
-    throw new SinkError("INVALID_OPTIONS", `invalid options:\n  ${problems.join("\n  ")}`);
+    throw new SinkError("INVALID_ARGUMENT", `invalid options:\n  ${problems.join("\n  ")}`);
   }
   return {
     baseUrl,

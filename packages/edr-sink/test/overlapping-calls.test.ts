@@ -3,7 +3,7 @@
 import * as http from "node:http";
 import type * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { hashSeries } from "../src/index.js";
+import { hashSeries } from "../src/series.js";
 import type { WriteResult } from "../src/index.js";
 import { makeLines, useServer } from "./helpers.js";
 

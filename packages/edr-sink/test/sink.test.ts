@@ -24,7 +24,7 @@ describe("createSink", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(SinkError);
-    expect((error as SinkError).code).toBe("INVALID_OPTIONS");
+    expect((error as SinkError).code).toBe("INVALID_ARGUMENT");
     expect((error as Error).message).toMatchInlineSnapshot(`
       "[edr-sink] invalid options:
         url: expected an http:// or https:// URL, got protocol "ftp:"

@@ -1,4 +1,4 @@
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { INT64_MAX, INT64_MIN, UINT64_MAX, type FieldType, type FieldValue } from "./point.js";
 
 /** How the values of one field in one bucket become one value. */
@@ -64,8 +64,8 @@ export function isNumeric(type: FieldType): boolean {
 export function aggregationCode(name: unknown, where: string): number {
   const code = typeof name === "string" ? AGGREGATIONS.get(name) : undefined;
   if (code === undefined) {
-    throw new EdrTransformError(
-      "INVALID_CONFIG",
+    throw new TransformError(
+      "INVALID_ARGUMENT",
       `aggregations: ${where}: expected one of avg, sum, min, max, count, first, last, median, got ${JSON.stringify(name)}`,
     );
   }

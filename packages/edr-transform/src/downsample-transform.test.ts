@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { formatPoints } from "./format.js";
 import { parseLines } from "./parse.js";
 import type { ReplicationRules } from "./rules.js";
@@ -156,7 +156,7 @@ describe("createTransform with downsampling", () => {
   it("checks columns against the renames, and refuses a bad interval or aggregation when built", () => {
     const t = createTransform(rules);
     expect(() => t.checkColumns("cpu", ["usage", "usage_pct"])).toThrow(/collides/);
-    expect(() => createTransform({ downsampling: { intervalMs: 0 } })).toThrow(EdrTransformError);
+    expect(() => createTransform({ downsampling: { intervalMs: 0 } })).toThrow(TransformError);
     expect(() =>
       createTransform({
         downsampling: { intervalMs: 1000, aggregations: { default: "mean" as "avg" } },

@@ -10,7 +10,7 @@ import {
   update,
   type Aggregation,
 } from "./aggregate.js";
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
 
 export type { Aggregation } from "./aggregate.js";
@@ -136,8 +136,8 @@ class DownsamplerImpl implements Downsampler {
   constructor(options: DownsampleOptions) {
     const ms = options.intervalMs;
     if (!Number.isSafeInteger(ms) || ms <= 0) {
-      throw new EdrTransformError(
-        "INVALID_CONFIG",
+      throw new TransformError(
+        "INVALID_ARGUMENT",
         `intervalMs: expected a positive integer, got ${String(ms)}`,
       );
     }

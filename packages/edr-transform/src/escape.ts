@@ -1,4 +1,4 @@
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 
 // Character codes used by every scanner and escaper of the package.
 export const TAB = 9;
@@ -77,8 +77,8 @@ function escapeNameSlow(name: string, context: NameContext, measurement: boolean
   return out + name.slice(from);
 }
 
-function invalidName(context: NameContext, name: string, why: string): EdrTransformError {
-  return new EdrTransformError(
+function invalidName(context: NameContext, name: string, why: string): TransformError {
+  return new TransformError(
     "INVALID_POINT",
     `${context} ${JSON.stringify(name)} cannot be written as line protocol: ${why}`,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { escapeName, formatFloat, quoteString } from "./escape.js";
 import { formatPoint, formatPoints } from "./format.js";
 import { parseLines } from "./parse.js";
@@ -119,7 +119,7 @@ describe("escapeName", () => {
       ["#m", "measurement", "comment"],
     ];
     for (const [name, context, why] of cases) {
-      expect(() => escapeName(name, context)).toThrow(EdrTransformError);
+      expect(() => escapeName(name, context)).toThrow(TransformError);
       expect(() => escapeName(name, context)).toThrow(why);
     }
     expect(escapeName("#k", "tag key")).toBe("#k");

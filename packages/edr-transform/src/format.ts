@@ -1,4 +1,4 @@
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { escapeName, formatFloat, quoteString, type NameContext } from "./escape.js";
 import { INT64_MAX, INT64_MIN, UINT64_MAX, type FieldValue, type Point } from "./point.js";
 
@@ -26,7 +26,7 @@ const fieldKeys = new EscapeCache("field key");
 
 /**
  * Writes one point as one line of line protocol: escapes per InfluxDB 3, `i` and `u` suffixes, floats that
- * read back to the same bits, tags with empty values left out. Throws an {@link EdrTransformError}
+ * read back to the same bits, tags with empty values left out. Throws an {@link TransformError}
  * (`INVALID_POINT`) naming the field for NaN or infinite floats, integers out of range, a point with no
  * field, or a name no line can carry.
  */
@@ -37,7 +37,7 @@ export function formatPoint(point: Point): string {
     const value = tags[key];
     if (value === "") continue;
     if (typeof value !== "string") {
-      throw new EdrTransformError(
+      throw new TransformError(
         "INVALID_POINT",
         `tag ${JSON.stringify(key)} of ${JSON.stringify(point.measurement)}: expected a string value, got ${typeof value}`,
       );
@@ -51,15 +51,12 @@ export function formatPoint(point: Point): string {
     separator = ",";
   }
   if (separator === " ") {
-    throw new EdrTransformError(
-      "INVALID_POINT",
-      `point of ${JSON.stringify(point.measurement)} has no field`,
-    );
+    throw new TransformError("INVALID_POINT", `point of ${JSON.stringify(point.measurement)} has no field`);
   }
   if (point.timestamp !== undefined) {
     const t = point.timestamp;
     if (t < INT64_MIN || t > INT64_MAX) {
-      throw new EdrTransformError(
+      throw new TransformError(
         "INVALID_POINT",
         `timestamp ${t} of ${JSON.stringify(point.measurement)} is outside the int64 range`,
       );
@@ -109,8 +106,8 @@ export function formatFieldValue(point: Pick<Point, "measurement">, key: string,
   }
 }
 
-function badField(point: Pick<Point, "measurement">, key: string, why: string): EdrTransformError {
-  return new EdrTransformError(
+function badField(point: Pick<Point, "measurement">, key: string, why: string): TransformError {
+  return new TransformError(
     "INVALID_POINT",
     `field ${JSON.stringify(key)} of ${JSON.stringify(point.measurement)}: ${why}`,
   );

@@ -3,7 +3,7 @@ export type { FieldType, FieldValue, Point } from "./point.js";
 /** int64 and uint64 bounds as bigint. */
 export { INT64_MAX, INT64_MIN, UINT64_MAX } from "./point.js";
 /** Errors. */
-export { EdrTransformError, LineProtocolError, type EdrTransformErrorCode } from "./errors.js";
+export { TransformError, LineProtocolError, type TransformErrorCode } from "./errors.js";
 /** Parse line protocol into points. */
 export { parseLines, tryParseLines, splitLines, type ParseResult } from "./parse.js";
 /** Format points as line protocol. */

@@ -1,4 +1,4 @@
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { BOOLEAN, FLOAT, INTEGER, STRING, TAG, UNSIGNED, cellValue, describe, expected } from "./cells.js";
 import { escapeName } from "./escape.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
@@ -73,7 +73,7 @@ export interface RowConverter {
 /**
  * Compiles the schema of `table` (rows of `information_schema.columns`: tags are `Dictionary(Int32, Utf8)`,
  * fields `Int64`, `UInt64`, `Float64`, `Utf8`, `Boolean`, `time` a `Timestamp(…)`) into a converter.
- * Throws an {@link EdrTransformError} (`INVALID_SCHEMA`) for an unknown type or a missing time column.
+ * Throws an {@link TransformError} (`INVALID_SCHEMA`) for an unknown type or a missing time column.
  */
 export function createRowConverter(table: string, columns: readonly ColumnInfo[]): RowConverter {
   const tags: Column[] = [];
@@ -85,7 +85,7 @@ export function createRowConverter(table: string, columns: readonly ColumnInfo[]
     const type = column.data_type;
     if (name === "time") {
       if (!type.startsWith("Timestamp(")) {
-        throw new EdrTransformError(
+        throw new TransformError(
           "INVALID_SCHEMA",
           `table ${JSON.stringify(table)}: column "time" has type ${JSON.stringify(type)}, expected Timestamp(ns)`,
         );
@@ -97,7 +97,7 @@ export function createRowConverter(table: string, columns: readonly ColumnInfo[]
     } else {
       const kind = FIELD_KINDS.get(type);
       if (kind === undefined) {
-        throw new EdrTransformError(
+        throw new TransformError(
           "INVALID_SCHEMA",
           `table ${JSON.stringify(table)}: column ${JSON.stringify(name)} has type ${JSON.stringify(type)}, expected Dictionary(Int32, Utf8), Int64, UInt64, Float64, Utf8, Boolean or Timestamp(ns)`,
         );
@@ -107,7 +107,7 @@ export function createRowConverter(table: string, columns: readonly ColumnInfo[]
     }
   }
   if (!hasTime) {
-    throw new EdrTransformError(
+    throw new TransformError(
       "INVALID_SCHEMA",
       `table ${JSON.stringify(table)}: no "time" column in the schema`,
     );

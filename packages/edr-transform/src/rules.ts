@@ -1,5 +1,5 @@
 import type { DownsampleOptions } from "./downsample.js";
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { escapeName } from "./escape.js";
 
 /**
@@ -40,8 +40,8 @@ export interface RuleSet {
 const KEEP: TableRule = { drop: false, rename: undefined, keys: new Map() };
 const DROP: TableRule = { drop: true, rename: undefined, keys: new Map() };
 
-function configError(message: string): EdrTransformError {
-  return new EdrTransformError("INVALID_CONFIG", message);
+function configError(message: string): TransformError {
+  return new TransformError("INVALID_ARGUMENT", message);
 }
 
 function checkName(what: string, name: unknown, context: "measurement" | "field key"): string {
@@ -51,7 +51,7 @@ function checkName(what: string, name: unknown, context: "measurement" | "field 
   try {
     escapeName(name, context);
   } catch (error) {
-    throw new EdrTransformError("INVALID_CONFIG", `${what}: ${(error as Error).message}`, { cause: error });
+    throw new TransformError("INVALID_ARGUMENT", `${what}: ${(error as Error).message}`, { cause: error });
   }
   return name;
 }

@@ -1,5 +1,5 @@
 import { DownsamplingTransform } from "./downsample-transform.js";
-import { EdrTransformError } from "./errors.js";
+import { TransformError } from "./errors.js";
 import { BACKSLASH, COMMA, HASH, NL, SPACE, TAB, escapeName } from "./escape.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
 import {
@@ -63,7 +63,7 @@ export interface Transform {
   points(points: readonly Point[]): TransformResult<Point>;
   /**
    * Checks the renames of `table` against the columns it has (e.g. from `information_schema.columns`);
-   * throws an {@link EdrTransformError} (`INVALID_CONFIG`) when a rename lands on a column that stays.
+   * throws an {@link TransformError} (`INVALID_ARGUMENT`) when a rename lands on a column that stays.
    */
   checkColumns(table: string, columns: Iterable<string>): void;
 }
@@ -443,7 +443,7 @@ export function renameTables(rules: ReplicationRules): Transform {
 
 /**
  * Renames fields, and tags of those names as the seed does, per table per `rules.fieldRenames`.
- * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) when two names of a table are renamed to one.
+ * Throws an {@link TransformError} (`INVALID_ARGUMENT`) when two names of a table are renamed to one.
  */
 export function renameFields(rules: ReplicationRules): Transform {
   return new RuleTransform(renameFieldRules(rules));
@@ -452,14 +452,14 @@ export function renameFields(rules: ReplicationRules): Transform {
 /**
  * Chains transforms made by this package into one, compiled once: each line is scanned once however
  * many transforms are chained. Later transforms see the table names earlier ones produced.
- * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) for renames that collide once chained.
+ * Throws an {@link TransformError} (`INVALID_ARGUMENT`) for renames that collide once chained.
  */
 export function composeTransforms(...transforms: Transform[]): Transform {
   let set: RuleSet = { tables: new Map(), dropOthers: false };
   for (const transform of transforms) {
     if (!(transform instanceof RuleTransform)) {
-      throw new EdrTransformError(
-        "INVALID_CONFIG",
+      throw new TransformError(
+        "INVALID_ARGUMENT",
         "composeTransforms: expected transforms made by edr-transform (filterTables, excludeFields, renameTables, renameFields, composeTransforms, or createTransform without downsampling)",
       );
     }
@@ -478,7 +478,7 @@ export function composeTransforms(...transforms: Transform[]): Transform {
  * (`downsampled`) and what could not be aggregated (`problems`). Each call aggregates its own batch: give a
  * bucket's points in one call (or use {@link createDownsampler}), since a second point of the same bucket
  * would overwrite the first at the remote. Such a transform cannot be passed to {@link composeTransforms}.
- * Throws an {@link EdrTransformError} (`INVALID_CONFIG`) for colliding renames or a bad downsampling config.
+ * Throws an {@link TransformError} (`INVALID_ARGUMENT`) for colliding renames or a bad downsampling config.
  */
 export function createTransform(rules: ReplicationRules): Transform {
   const all = composeTransforms(

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ArgsError, formatArgumentsHelp } from "edr-args";
 import { QueueError } from "edr-queue";
+import { SinkError } from "edr-sink";
+import { TransformError } from "edr-transform";
 import { PluginError } from "../errors.js";
 import { consoleLogger, type ReplicatorLogger } from "../logger.js";
 import { createContext, type CommandContext } from "./command.js";
@@ -189,11 +191,8 @@ export async function runEdr(argv: readonly string[], io: CliIo): Promise<number
 
 /** A runtime error as one line (and exit 1), or a usage error (exit 2). */
 function failure(error: unknown, io: CliIo): number {
-  if (error instanceof ArgsError) {
-    io.stderr(`edr: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (error instanceof PluginError && error.code === "INVALID_ARGUMENT") {
+  if (isEdrError(error) && error.code === "INVALID_ARGUMENT") {
+    // An ArgsError lists every problem, one per line: all of them are shown.
     io.stderr(`edr: ${error.message}\n`);
     return EXIT_USAGE;
   }
@@ -206,6 +205,17 @@ function failure(error: unknown, io: CliIo): number {
   const text = error instanceof Error ? error.message : String(error);
   io.stderr(`edr: ${text.split("\n")[0]}\n`);
   return EXIT_FAILURE;
+}
+
+/** An error of an edr package: they share one scheme, a `code` to switch on (`INVALID_ARGUMENT`: exit 2). */
+function isEdrError(error: unknown): error is { code: string; message: string } {
+  return (
+    error instanceof ArgsError ||
+    error instanceof TransformError ||
+    error instanceof QueueError ||
+    error instanceof SinkError ||
+    error instanceof PluginError
+  );
 }
 
 function unknownCommand(argv: readonly string[], io: CliIo): number {

@@ -1,5 +1,5 @@
 import type { WritesConfig } from "edr-args";
-import type { Batch } from "edr-queue";
+import type { QueueBatch } from "edr-queue";
 import { downsample, tryParseLines, type DownsampleResult, type Point } from "edr-transform";
 import type { Call } from "../call.js";
 import type { DeadLetter, DeadLetterStore } from "../dead-letters.js";
@@ -35,8 +35,8 @@ export interface WriteFlushParts {
 
 /** Intake entries read but not acknowledged, waiting for their buckets to be emitted. */
 interface Span {
-  readonly start: Batch["start"];
-  readonly end: Batch["end"];
+  readonly start: QueueBatch["start"];
+  readonly end: QueueBatch["end"];
   readonly count: number;
   /** The latest bucket end among the span's lines: the span is done once that bucket is emitted. */
   readonly maxBucketEndNs: bigint;
@@ -113,7 +113,7 @@ export class WriteFlusher {
   }
 
   /** Without downsampling: each table's lines through the transform to the main queue, in order. */
-  private async queueLines(call: Call, batch: Batch): Promise<void> {
+  private async queueLines(call: Call, batch: QueueBatch): Promise<void> {
     const byTable = new Map<string, string[]>();
     for (const { table, line } of batch.entries) {
       let lines = byTable.get(table);
@@ -123,7 +123,7 @@ export class WriteFlusher {
     for (const [table, lines] of byTable) await this.parts.pipeline.queueLines(call, table, lines);
   }
 
-  private async addToBuckets(call: Call, batch: Batch, firstOrdinal: number): Promise<void> {
+  private async addToBuckets(call: Call, batch: QueueBatch, firstOrdinal: number): Promise<void> {
     const { pipeline } = this.parts;
     const bucketNs = this.bucketNs!;
     const late: DeadLetter[] = [];
