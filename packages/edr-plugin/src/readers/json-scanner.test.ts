@@ -164,6 +164,31 @@ describe("JsonScanner", () => {
     );
   });
 
+  it("hands out a short string seen before again, and never one that only looks like it", () => {
+    // Values from a two-letter alphabet: many repeats, many of the same length, slots shared.
+    const shortText = fc.string({ unit: fc.constantFrom("a", "b"), maxLength: 17 });
+    const row = fc.dictionary(fc.constantFrom("host", "rack", "region", "status"), shortText, {
+      minKeys: 1,
+    });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 60 }), (rows) => {
+        const scanner = new JsonScanner();
+        for (const r of rows) {
+          const line = JSON.stringify(r);
+          expect(scanner.parseObject(Buffer.from(line))).toEqual(JSON.parse(line));
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // More distinct values than the table has slots, then the first ones again.
+    const scanner = new JsonScanner();
+    const values = Array.from({ length: 10_000 }, (_, i) => `h${i}`);
+    for (const value of [...values, ...values.slice(0, 100), "é", "a\\b", "x".repeat(17)]) {
+      const line = JSON.stringify({ host: value });
+      expect(scanner.parseObject(Buffer.from(line))).toEqual({ host: value });
+    }
+  });
+
   it("reads bytes that are not UTF-8 as U+FFFD, as a UTF-8 decoder does", () => {
     const bytes = Buffer.concat([Buffer.from('{"s":"a'), Buffer.from([0xff, 0xc3]), Buffer.from('b"}')]);
     expect(new JsonScanner().parseObject(bytes)).toEqual(JSON.parse(new TextDecoder().decode(bytes)));

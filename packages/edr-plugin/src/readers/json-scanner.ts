@@ -4,10 +4,12 @@
 // 21, so an integer column could not be copied exactly and a whole float could not be told from an
 // integer. Why not `lossless-json`'s `parse`: it builds every string one character at a time and checks
 // every number with a regular expression; on query rows this scanner is several times faster (see
-// bench/index.ts). It reads the answer's bytes as they came off the socket, for two reasons: V8 reads a
-// Buffer byte faster than a string's char code, and each string it returns is a fresh copy, never a slice
-// of a larger text. A slice would keep the whole 64 KB piece it came from alive for as long as anyone holds
-// it (a converter caching tag values, say), so memory would grow with the answer instead of the chunk.
+// bench/jsonl.ts). It reads the answer's bytes as they came off the socket, for two reasons: V8 reads a
+// Buffer byte faster than a string's char code, and each string it returns is a copy of its own, never a
+// slice of a larger text. A slice would keep the whole 64 KB piece it came from alive for as long as anyone
+// holds it (a converter caching tag values, say), so memory would grow with the answer instead of the chunk.
+// Short strings that come back (tag values, a status) are copied once per scanner rather than once per row
+// (see `JsonScanner.string`): a row then costs fewer allocations, and the garbage collector less time.
 
 /**
  * A JSON number kept as its exact text: `{ value: "9223372036854775807" }`, `{ value: "21.0" }`. The shape
@@ -103,6 +105,13 @@ const NULL = Buffer.from("null");
 
 /** Keys remembered by their position in an object: rows of one answer list the same keys in the same order. */
 const MAX_CACHED_KEYS = 1024;
+/** Slots of the table of short strings handed out again (a power of two). */
+const INTERNED_SLOTS = 4096;
+/**
+ * Longest string (in bytes) looked up in that table: tag values and statuses are often this short, and a
+ * timestamp never is (19 characters at least), so the table is not flooded by values that never come back.
+ */
+const MAX_INTERNED_BYTES = 16;
 
 interface CachedKey {
   /** The key's bytes between its quotes, which hold no escape. */
@@ -124,6 +133,8 @@ export class JsonScanner {
   /** Set by `string()`: whether the string just read had an escape (its bytes then differ from its text). */
   private escaped = false;
   private readonly keys: (CachedKey | undefined)[] = [];
+  /** Short ASCII strings already handed out, by a hash of their bytes; a slot keeps the latest. */
+  private readonly interned: string[] = new Array<string>(INTERNED_SLOTS).fill("");
 
   /** Parses the one JSON value in `bytes[start, end)`; whitespace around it is allowed. */
   parse(bytes: Buffer, start = 0, end = bytes.length): unknown {
@@ -249,18 +260,32 @@ export class JsonScanner {
     return text;
   }
 
+  /**
+   * The string at `this.at` (its opening quote). A short ASCII string without escapes that this scanner
+   * has handed out before is handed out again, the same string: rows repeat their tag values, and a
+   * lookup costs less than a new string (and the collection of it). Strings are immutable, so sharing one
+   * between rows is invisible to their readers.
+   */
   private string(): string {
     const bytes = this.bytes;
     const end = this.end;
     const start = this.at + 1;
     let ascii = true;
+    let hash = 0;
     let at = start;
     while (at < end) {
       const c = bytes[at]!;
       if (c === QUOTE) {
         this.at = at + 1;
         this.escaped = false;
-        return ascii ? asciiText(bytes, start, at) : utf8Text(bytes, start, at);
+        if (!ascii) return utf8Text(bytes, start, at);
+        if (at - start > MAX_INTERNED_BYTES) return asciiText(bytes, start, at);
+        const slot = (hash ^ (hash >>> 13)) & (INTERNED_SLOTS - 1);
+        const known = this.interned[slot]!;
+        if (known.length === at - start && isTextOf(known, bytes, start)) return known;
+        const text = asciiText(bytes, start, at);
+        this.interned[slot] = text;
+        return text;
       }
       if (c === BACKSLASH) {
         this.at = at;
@@ -271,6 +296,7 @@ export class JsonScanner {
         throw this.fail("control character in a string");
       }
       if (c >= NON_ASCII) ascii = false;
+      hash = (Math.imul(hash, 31) + c) | 0;
       at++;
     }
     this.at = at;
@@ -388,6 +414,12 @@ export class JsonScanner {
       this.at++;
     }
   }
+}
+
+/** Whether the ASCII string `text` is the bytes at `start` (the caller has checked that they fit). */
+function isTextOf(text: string, bytes: Buffer, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
 }
 
 /** The value of four hex digits at `at`, or -1. */
