@@ -1,7 +1,5 @@
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { createInterface } from "node:readline";
-import { deadLetterPaths, parseLetter, type DeadLetter } from "./dead-letters.js";
+import { deadLetterPaths, readLetters, wholeLinesBytes, type DeadLetter } from "./dead-letter-file.js";
 import { PluginError } from "./errors.js";
 
 /** What a queue's dead-letter files hold, counted without opening them for writing. */
@@ -26,7 +24,7 @@ export interface DeadLetterSummary {
  */
 export async function* readDeadLetters(dir: string, queueName: string): AsyncGenerator<DeadLetter> {
   const { path, rotatedPath } = deadLetterPaths(dir, queueName);
-  for (const file of [rotatedPath, path]) yield* readWholeLines(file);
+  for (const file of [rotatedPath, path]) yield* readLetters(file, await wholeLinesBytes(file));
 }
 
 /** Counts a queue's dead letters by status and table (read-only, see {@link readDeadLetters}). */
@@ -66,40 +64,4 @@ async function sizeOf(path: string): Promise<number> {
       cause: error,
     });
   }
-}
-
-async function* readWholeLines(path: string): AsyncGenerator<DeadLetter> {
-  const bytes = await sizeOf(path);
-  if (bytes === 0) return;
-  const stream = createReadStream(path, { start: 0, end: bytes - 1, encoding: "utf8" });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let number = 0;
-  let last: string | undefined;
-  try {
-    // One line behind: the last line is only read once it is known to end with a newline.
-    for await (const text of lines) {
-      if (last !== undefined) yield parsed(last, ++number, path);
-      last = text;
-    }
-  } finally {
-    lines.close();
-    stream.destroy();
-  }
-  if (last === undefined) return;
-  const endsWithNewline = await lastByteIsNewline(path, bytes);
-  if (endsWithNewline) yield parsed(last, ++number, path);
-}
-
-function parsed(text: string, number: number, path: string): DeadLetter {
-  const letter = parseLetter(text);
-  if (letter === undefined)
-    throw new PluginError("IO", `line ${number} of the dead-letter file ${path} is not a dead letter`);
-  return letter;
-}
-
-async function lastByteIsNewline(path: string, bytes: number): Promise<boolean> {
-  for await (const chunk of createReadStream(path, { start: bytes - 1, end: bytes - 1 })) {
-    return (chunk as Buffer)[0] === 0x0a;
-  }
-  return false;
 }

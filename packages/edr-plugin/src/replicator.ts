@@ -1,20 +1,18 @@
 import type { ScheduledConfig, WritesConfig } from "edr-args";
-import { createQueue, type Queue } from "edr-queue";
-import { createSink, type Sink, type SinkLogger } from "edr-sink";
+import type { Sink } from "edr-sink";
 import { createTransform } from "edr-transform";
 import { errorMessage, finishCall, logQueued, startCall, type Call } from "./call.js";
 import { replayDeadLetters, type ReplayOptions, type ReplayResult } from "./dead-letter-replay.js";
-import { createDeadLetterStore, type DeadLetterStore } from "./dead-letters.js";
 import { createDelivery, type Delivery } from "./delivery.js";
+import { DrainLoop } from "./drain-loop.js";
 import { PluginError } from "./errors.js";
 import type { IntakeLine, WriteIntake } from "./listen/write-intake.js";
-import { consoleLogger, type ReplicatorLogger } from "./logger.js";
-import { openIntake, type Intake } from "./on-write/intake.js";
 import { WriteFlusher } from "./on-write/write-flush.js";
 import { Pipeline } from "./pipeline.js";
 import { createInfluxQLReader } from "./readers/influxql-reader.js";
 import type { LocalReader } from "./readers/local-reader.js";
 import { createSqlReader } from "./readers/sql-reader.js";
+import { closeFiles, openParts, type Parts } from "./replicator-parts.js";
 import type {
   CallReport,
   DrainReport,
@@ -24,19 +22,10 @@ import type {
   TableBatch,
 } from "./replicator-types.js";
 import { copyScheduledWindows } from "./scheduled-call.js";
-import { createStatusBook, type StatusBook } from "./status.js";
-import { createWatermarkStore, type WatermarkStore } from "./watermarks.js";
+import { sleep } from "./sleep.js";
 
 /** Default flush interval of on-write mode: 1 s, like the engine's WAL flush. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
-/** The drain loop's longest pause while the remote is down (it starts at 1 s and doubles). */
-const MAX_DRAIN_BACKOFF_MS = 30_000;
-/** How often an idle drain loop looks at the queue (an append also wakes it). */
-const DRAIN_IDLE_MS = 1000;
-/** What a writer is told to wait when the queue is full. */
-const FULL_RETRY_AFTER_SECONDS = 5;
-/** The queue counts as full this close to `max_size`, so one more request still fits. */
-const FULL_MARGIN_BYTES = 10 * 1024 * 1024;
 
 /**
  * Opens the replicator of one config: its queue (taking the queue's lock), sink, transform, dead-letter file
@@ -47,104 +36,7 @@ export async function createReplicator(
   config: ScheduledConfig | WritesConfig,
   options: ReplicatorOptions = {},
 ): Promise<Replicator> {
-  const logger = options.logger ?? consoleLogger;
-  const now = options.now ?? Date.now;
-  const { dir, name, maxBytes } = config.queue;
-  const onWarning = (message: string) => logger.warn(message);
-  const fsync = options.fsync ?? "always";
-  const opened: { close(): Promise<void> }[] = [];
-  try {
-    const queue = await createQueue({ dir, name, maxBytes, fsync, onWarning });
-    opened.push(queue);
-    const deadLetters = await createDeadLetterStore({ dir, queueName: name, onWarning });
-    opened.push(deadLetters);
-    // A queue recreated from nothing counts its ordinals from 0 again: the old high-water mark would
-    // swallow its first dead letters.
-    const high = deadLetters.highestOrdinal();
-    if (high !== undefined && high >= queue.stats().appended) deadLetters.resetOrdinals();
-    const book = createStatusBook(config.mode, queue.stats().entries, now());
-    const parts: Parts = { config, options, logger, now, queue, deadLetters, book };
-    if (config.mode === "scheduled") {
-      parts.watermarks = await createWatermarkStore({ dir, name, onWarning });
-      opened.push(parts.watermarks);
-    } else {
-      parts.intake = await openIntake({
-        dir,
-        name,
-        maxBytes,
-        fsync,
-        tables: config.transform.tables,
-        refusal: () => fullRefusal(queue, maxBytes),
-        onWarning,
-      });
-      opened.push(parts.intake);
-      if (config.transform.downsampling !== undefined) {
-        parts.downsamplingState = await createWatermarkStore({
-          dir,
-          name: `${name}_downsampling`,
-          onWarning,
-        });
-        opened.push(parts.downsamplingState);
-        parts.lateLetters = await createDeadLetterStore({ dir, queueName: `${name}_late`, onWarning });
-        opened.push(parts.lateLetters);
-      }
-    }
-    const sink = createSink({
-      ...config.remote,
-      logger: sinkLogger(logger),
-      onAnswer: (answer) => book.answer(answer),
-    });
-    return new ConfiguredReplicator(parts, sink);
-  } catch (error) {
-    await Promise.allSettled(opened.map((part) => part.close()));
-    throw error;
-  }
-}
-
-/** Why writes must wait: the queue holds nearly `max_size` (a remote down for long, or halted). */
-function fullRefusal(
-  queue: Queue,
-  maxBytes: number,
-): { retryAfterSeconds: number; reason: string } | undefined {
-  const { bytes } = queue.stats();
-  if (bytes < maxBytes - Math.min(FULL_MARGIN_BYTES, maxBytes / 10)) return undefined;
-  return {
-    retryAfterSeconds: FULL_RETRY_AFTER_SECONDS,
-    reason: `the replication queue is full (${bytes} of ${maxBytes} bytes, max_size): the remote is not keeping up`,
-  };
-}
-
-/** Everything `createReplicator` opened, for the replicator to own. */
-interface Parts {
-  config: ScheduledConfig | WritesConfig;
-  options: ReplicatorOptions;
-  logger: ReplicatorLogger;
-  now: () => number;
-  queue: Queue;
-  deadLetters: DeadLetterStore;
-  book: StatusBook;
-  watermarks?: WatermarkStore;
-  intake?: Intake;
-  downsamplingState?: WatermarkStore;
-  lateLetters?: DeadLetterStore;
-}
-
-/** The client's own failure lines repeat what edr-sink says about each answer. */
-function isClientEcho(message: string): boolean {
-  return message.startsWith("[influxdb3-client]");
-}
-
-/** The sink's retry chatter goes to debug; what it gives up on, and halts, to warn. */
-function sinkLogger(logger: ReplicatorLogger): SinkLogger {
-  const forward = (write: ((message: string) => void) | undefined) => (message: string) => {
-    if (!isClientEcho(message)) write?.(`edr-sink: ${message}`);
-  };
-  return {
-    debug: forward(logger.debug?.bind(logger)),
-    info: forward(logger.info.bind(logger)),
-    warn: forward(logger.warn.bind(logger)),
-    error: forward(logger.error.bind(logger)),
-  };
+  return new ConfiguredReplicator(await openParts(config, options));
 }
 
 class ConfiguredReplicator implements Replicator {
@@ -158,17 +50,15 @@ class ConfiguredReplicator implements Replicator {
   private chain: Promise<unknown> = Promise.resolve();
   /** Calls running or waiting: the drain loop stands aside meanwhile (a call sends what it queued). */
   private callsInProgress = 0;
+  private readonly drainLoop: DrainLoop;
   private readonly background = new AbortController();
-  /** Aborted when a call starts, so that a background pass waiting for a retry makes way at once. */
-  private backgroundPass: AbortController | undefined;
-  private wakeDrainLoop: (() => void) | undefined;
   private readonly loops: Promise<void>[] = [];
 
-  constructor(
-    private readonly parts: Parts,
-    private readonly sink: Sink,
-  ) {
-    const { config, queue, deadLetters, book } = parts;
+  private readonly sink: Sink;
+
+  constructor(private readonly parts: Parts) {
+    const { config, queue, deadLetters, book, sink } = parts;
+    this.sink = sink;
     this.config = config;
     const remote = config.remote;
     this.delivery = createDelivery({
@@ -185,6 +75,12 @@ class ConfiguredReplicator implements Replicator {
     const { downsampling: _byTheCalls, ...rules } = config.transform;
     this.pipeline = new Pipeline(createTransform(rules), queue, this.delivery, book);
     this.reader = parts.options.reader;
+    this.drainLoop = new DrainLoop({
+      delivery: this.delivery,
+      queue,
+      logger: parts.logger,
+      busy: () => this.callsInProgress > 0,
+    });
     if (config.mode === "writes") {
       this.flusher = new WriteFlusher({
         config,
@@ -287,7 +183,7 @@ class ConfiguredReplicator implements Replicator {
     this.assertOpen();
     if (this.loops.length > 0) return;
     const signal = this.background.signal;
-    this.loops.push(this.drainLoop(signal));
+    this.loops.push(this.drainLoop.run(signal));
     if (this.flusher !== undefined) {
       const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
       this.loops.push(this.flushLoop(interval, signal));
@@ -335,20 +231,13 @@ class ConfiguredReplicator implements Replicator {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.background.abort();
-      this.backgroundPass?.abort();
-      this.wakeDrainLoop?.();
       await Promise.allSettled(this.loops);
       await this.chain.catch(() => undefined);
       // What the intake holds goes to the queue now (open buckets stay for the next start).
       if (this.flusher !== undefined) await this.flushNow().catch(() => undefined);
       await this.delivery.idle();
       await this.sink.close();
-      const { queue, deadLetters, watermarks, intake, downsamplingState, lateLetters } = this.parts;
-      await Promise.allSettled(
-        [queue, deadLetters, watermarks, intake, downsamplingState, lateLetters].flatMap((part) =>
-          part === undefined ? [] : [part.close()],
-        ),
-      );
+      await closeFiles(this.parts);
     })();
     return this.closed;
   }
@@ -356,11 +245,11 @@ class ConfiguredReplicator implements Replicator {
   private serial<T>(work: () => Promise<T>): Promise<T> {
     this.assertOpen();
     this.callsInProgress++;
-    this.backgroundPass?.abort();
+    this.drainLoop.standAside();
     const run = this.chain.catch(() => undefined).then(work);
     this.chain = run.finally(() => {
       this.callsInProgress--;
-      this.wakeDrainLoop?.();
+      this.drainLoop.wake();
     });
     return run;
   }
@@ -416,69 +305,4 @@ class ConfiguredReplicator implements Replicator {
       });
     }
   }
-
-  /**
-   * Sends what is queued whenever no call runs: each pass waits out the remote's `Retry-After` itself; a pass
-   * that fails, or stops on a halt, is followed by a pause that doubles up to 30 s while the remote stays down.
-   */
-  private async drainLoop(signal: AbortSignal): Promise<void> {
-    let backoffMs = 1000;
-    while (!signal.aborted) {
-      if (this.callsInProgress > 0 || this.parts.queue.stats().entries === 0) {
-        await this.waitForWork(signal);
-        continue;
-      }
-      const pass = new AbortController();
-      this.backgroundPass = pass;
-      const abort = () => pass.abort();
-      signal.addEventListener("abort", abort, { once: true });
-      try {
-        const before = this.delivery.counters.delivered;
-        const report = await this.delivery.pass({ maxRetryWaitMs: Infinity, signal: pass.signal });
-        const delivered = this.delivery.counters.delivered - before;
-        if (delivered > 0) this.parts.logger.info(`Replicated ${delivered} lines to remote instance`);
-        if (report.stalled === undefined || pass.signal.aborted) {
-          backoffMs = 1000;
-          continue;
-        }
-        this.parts.logger.warn(`delivery paused ${Math.round(backoffMs / 1000)} s: ${report.stalled}`);
-      } catch (error) {
-        this.parts.logger.error(
-          `delivery failed, trying again in ${Math.round(backoffMs / 1000)} s: ${errorMessage(error)}`,
-        );
-      } finally {
-        signal.removeEventListener("abort", abort);
-        this.backgroundPass = undefined;
-      }
-      await sleep(backoffMs, signal);
-      backoffMs = Math.min(backoffMs * 2, MAX_DRAIN_BACKOFF_MS);
-    }
-  }
-
-  /** Until a call ends, an append may have happened, or a second passed. */
-  private waitForWork(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeDrainLoop = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, DRAIN_IDLE_MS);
-      this.wakeDrainLoop = done;
-      if (signal.aborted) done();
-    });
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

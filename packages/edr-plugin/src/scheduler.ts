@@ -1,3 +1,4 @@
+import { sleep as defaultSleep } from "./sleep.js";
 import { nextTick, type TriggerSpec } from "./trigger-spec.js";
 
 /** How {@link runSchedule} waits, stops and reports. Every option is there for the `edr` command or tests. */
@@ -49,7 +50,7 @@ export async function runSchedule(
 ): Promise<void> {
   const { signal } = options;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? sleepUntilAborted;
+  const sleep = options.sleep ?? defaultSleep;
   const onError = options.onError ?? logRunError;
   const onTickSkipped = options.onTickSkipped ?? logTicksSkipped;
 
@@ -103,22 +104,6 @@ function countTicks(spec: TriggerSpec, fromMs: number, toMs: number): number {
   let count = 0;
   for (let tick = nextTick(spec, fromMs); tick <= toMs; tick = nextTick(spec, tick)) count++;
   return count;
-}
-
-function sleepUntilAborted(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 function logRunError(error: unknown, callTime: Date): void {
