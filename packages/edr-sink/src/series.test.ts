@@ -9,7 +9,7 @@ describe("seriesKey", () => {
     expect(seriesKey("noSpace")).toBe("noSpace");
   });
   it("treats a backslash before anything else as a literal", () => {
-    // As influxdb3-wire.md says: `\\` is not an escape, so the backslash after it escapes the space.
+    // As docs/influxdb3-wire.md says: `\\` is not an escape, so the backslash after it escapes the space.
     expect(seriesKey("m,t=a\\\\ f=1 2")).toBe("m,t=a\\\\ f=1");
     expect(seriesKey("m,t=C:\\path f=1")).toBe("m,t=C:\\path");
   });

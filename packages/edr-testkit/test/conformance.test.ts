@@ -1,7 +1,7 @@
 // Conformance: the same line protocol, written over v1 `/write`, to the InfluxDB-3-compatible test server and
 // to a real InfluxDB 1.6.7 (the fidelity oracle), must be stored the same way. Where InfluxDB 3 and 1.6.7
 // legitimately differ, the case says why and checks each side against its own expectation: the test server
-// against the wire reference (../../shared/reference/influxdb3-wire.md) and the InfluxDB 3 source it was read
+// against the wire reference (docs/influxdb3-wire.md at the repository root) and the InfluxDB 3 source it was read
 // from, 1.6.7 against what it is known to do.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 

@@ -1,6 +1,6 @@
 // The answers edr itself gives, in the shape InfluxDB gives them on that path, so a client's error handling
 // reads them like the server's own: `{"code","message"}` under /api/v2/, `{"error"}` elsewhere, and the
-// 413 as InfluxDB 3's bare text (the testkit's bodies, from shared/reference/influxdb3-wire.md).
+// 413 as InfluxDB 3's bare text (the testkit's bodies, from docs/influxdb3-wire.md).
 import type { ServerResponse } from "node:http";
 
 /** An answer to send: status, headers (lower-case names) and body. */

@@ -1,5 +1,5 @@
 // The three write endpoints of InfluxDB as a client calls them: which path is which API, which parameter
-// names the database, and how each spells its precisions (shared/reference/influxdb3-wire.md).
+// names the database, and how each spells its precisions (docs/influxdb3-wire.md).
 
 /** Which write endpoint a request came in on: `/api/v3/write_lp`, `/api/v2/write` or `/write`. */
 export type WriteApi = "v3" | "v2" | "v1";
