@@ -17,6 +17,12 @@ export type {
 export { createSqlReader } from "./readers/sql-reader.js";
 export { createInfluxQLReader } from "./readers/influxql-reader.js";
 export type { LocalApi, LocalReader, LocalSource } from "./readers/local-reader.js";
+/** On write: `edr listen`'s write-through endpoint, and what it hands the lines to. */
+export { createListenServer, type ListenServer } from "./listen/listen-server.js";
+export type { ListenServerOptions, RouteHandler } from "./listen/listen-options.js";
+export type { IntakeLine, WriteIntake } from "./listen/write-intake.js";
+/** `/status`, `/metrics` and the table-batches endpoint, for a server of your own. */
+export { statusRoutes, tableBatchesRoute, TABLE_BATCHES_PATH } from "./http/routes.js";
 /** Scheduling: the engine's trigger specs, and the loop that runs a replication on them. */
 export { parseTriggerSpec, nextTick, type TriggerSpec } from "./trigger-spec.js";
 export { runSchedule, type ScheduleOptions } from "./scheduler.js";
