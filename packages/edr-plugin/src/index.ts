@@ -32,6 +32,9 @@ export type { DeadLetter } from "./dead-letters.js";
 export type { ReplayOptions, ReplayResult } from "./dead-letter-replay.js";
 /** Watermarks of scheduled replication, read-only. */
 export { readWatermarks } from "./watermarks.js";
+/** The `edr` command line, to run in a process of your own: `process.exitCode = await runEdr(argv, processIo())`. */
+export { runEdr } from "./cli/run.js";
+export { processIo, type CliIo } from "./cli/io.js";
 /** Logging and errors. */
 export { consoleLogger, silentLogger, type ReplicatorLogger } from "./logger.js";
 export { PluginError, type PluginErrorCode } from "./errors.js";

@@ -149,7 +149,8 @@ export interface Replicator {
   readonly intake: WriteIntake | undefined;
   /**
    * On-write mode: converts the engine's table batches to lines (columns read from the local instance) and
-   * takes them into the intake, durably; returns how many lines were taken. The flush moves them on.
+   * takes them into the intake, durably; returns how many lines were kept (those of the replicated tables,
+   * `tables=`). The flush moves them on.
    */
   acceptTableBatches(tableBatches: readonly TableBatch[]): Promise<number>;
   /** On-write mode: moves the intake to the queue now, as the flush timer does; resolves to the call's report. */

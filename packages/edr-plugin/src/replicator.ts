@@ -153,8 +153,7 @@ class ConfiguredReplicator implements Replicator {
       }
       for (const line of converted.items) lines.push({ table, line });
     }
-    await this.parts.intake!.accept(lines);
-    return lines.length;
+    return this.parts.intake!.accept(lines);
   }
 
   flush(): Promise<CallReport | undefined> {

@@ -22,12 +22,13 @@ export class FakeIntake implements WriteIntake {
     return this.refuseWith;
   }
 
-  async accept(lines: readonly IntakeLine[]): Promise<void> {
+  async accept(lines: readonly IntakeLine[]): Promise<number> {
     if (this.acceptDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.acceptDelayMs));
     if (this.failWith !== undefined) throw this.failWith;
     if (this.keepLines) for (const line of lines) this.lines.push(line);
     this.count += lines.length;
     this.batches++;
+    return lines.length;
   }
 
   /** The accepted lines' text. */

@@ -11,6 +11,9 @@ export interface IntakeLine {
 export interface WriteIntake {
   /** Why new writes must wait right now (the queue is full: max_size reached), or undefined. Checked before a write is forwarded to the local instance. */
   refusal(): { retryAfterSeconds: number; reason: string } | undefined;
-  /** Appends durably (fsynced) before it resolves; rejects (disk full, queue full…) with nothing of it kept. */
-  accept(lines: readonly IntakeLine[]): Promise<void>;
+  /**
+   * Appends durably (fsynced) before it resolves, to the number of lines kept (the replicator keeps those of
+   * the replicated tables); rejects (disk full, queue full…) with nothing of it kept.
+   */
+  accept(lines: readonly IntakeLine[]): Promise<number>;
 }

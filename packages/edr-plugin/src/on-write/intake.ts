@@ -66,17 +66,18 @@ class QueueIntake implements Intake {
     return this.options.refusal();
   }
 
-  async accept(lines: readonly IntakeLine[]): Promise<void> {
+  async accept(lines: readonly IntakeLine[]): Promise<number> {
     const tables = this.options.tables;
     let entries: readonly QueueEntry[] = lines;
     if (tables !== undefined) {
       entries = lines.filter((line) => tables.has(line.table));
       this.counters.filtered += lines.length - entries.length;
     }
-    if (entries.length === 0) return;
+    if (entries.length === 0) return 0;
     // One append: all of it durable, or none of it (a client's retry then adds nothing twice).
     await this.queue.append(entries);
     this.counters.accepted += entries.length;
+    return entries.length;
   }
 
   close(): Promise<void> {
