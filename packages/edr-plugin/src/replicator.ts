@@ -53,7 +53,6 @@ class ConfiguredReplicator implements Replicator {
   private readonly drainLoop: DrainLoop;
   private readonly background = new AbortController();
   private readonly loops: Promise<void>[] = [];
-
   private readonly sink: Sink;
 
   constructor(private readonly parts: Parts) {

@@ -107,6 +107,8 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
   const config = context.config(() =>
     buildConfig("scheduled", str(flags["trigger-arguments"]), flags, io.env),
   );
+  if (config !== undefined && config.local.database === undefined)
+    problems.push("--local-db: required, the local database to copy from (or local_database=)");
   if (problems.length > 0 || config === undefined) return context.usageError();
 
   const replicator = await createReplicator(config, { logger: context.logger, localApi });
