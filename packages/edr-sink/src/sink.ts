@@ -1,33 +1,21 @@
-import { InfluxDBClient } from "@influxdata/influxdb3-client";
-import { STORED, answerFromError, describeAnswer } from "./answer.js";
-import type { Answer } from "./answer.js";
+// The sink: `write` calls planned into the lanes, and the lanes that send their batches one after another.
+// A call's lines go to their series' lane in call order, in slices, so that full batches leave while later
+// lines are planned; a lane holds back what follows a piece that was not delivered, and a halt or `close()`
+// stops every call written so far (a new generation starts). What becomes of one request once a lane sends
+// it (retries, 413 splits, bisecting, partial writes, halts) is piece-sender.ts.
 import { BatchPlanner, fitsOneBatch, isSkippableLine } from "./batching.js";
-import { BodyEncoder, encodeBody } from "./body.js";
-import type { BodyCompression } from "./body.js";
 import type { BatchLimits, PlannedBatch } from "./batching.js";
-import {
-  Call,
-  countRequest,
-  createGeneration,
-  generationOf,
-  encodePiece,
-  pieceBytes,
-  pieceLength,
-  pieceLines,
-  settlePiece,
-  splitPiece,
-} from "./call.js";
-import type { CallPiece, Generation, Probe } from "./call.js";
-import { registerClientLogging, unregisterClientLogging, withClientLogging } from "./client-logging.js";
+import { BodyEncoder } from "./body.js";
+import type { BodyCompression } from "./body.js";
+import { Call, createGeneration, generationOf, settlePiece } from "./call.js";
+import type { Generation } from "./call.js";
 import { SinkError } from "./errors.js";
 import { resolveOptions } from "./options.js";
 import type { ResolvedSinkOptions, SinkOptions } from "./options.js";
 import { DELIVERED, summariseOutcomes } from "./outcome.js";
-import type { NotDeliveredOutcome, RejectedOutcome, WriteResult } from "./outcome.js";
-import { parsePartialWrite } from "./partial-write.js";
-import { decideRetry } from "./retry-policy.js";
-import type { RetryPolicyOptions } from "./retry-policy.js";
-import { SinkTransport } from "./transport.js";
+import type { NotDeliveredOutcome, WriteResult } from "./outcome.js";
+import { PieceSender } from "./piece-sender.js";
+import type { Prepared } from "./piece-sender.js";
 
 /** Writes line protocol to one remote database and says what became of every line. */
 export interface Sink {
@@ -46,8 +34,6 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** The smallest `batchBytes` a 413 can teach the sink. */
-const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
 /**
  * Lines planned between two turns of the event loop: a few milliseconds, so that answers and finished
  * gzips of the lanes are not kept waiting while a burst of calls is planned.
@@ -58,14 +44,6 @@ const PLAN_SLICE_LINES = 10_000;
  * worth its overhead (~4k lines of 70 bytes).
  */
 const EARLY_BATCH_BYTES = 256 * 1024;
-
-/** A piece whose body is encoded (and gzipped) and registered with the transport under `key`. */
-interface Prepared {
-  piece: CallPiece;
-  key: string;
-  /** The body's size before gzip. */
-  bytes: number;
-}
 
 /**
  * One of `maxInFlight` lanes. The lines of a series always go to the same lane, and a lane sends one
@@ -94,13 +72,12 @@ export function createSink(options: SinkOptions): Sink {
 }
 
 class RemoteSink implements Sink {
-  halted: string | undefined;
-  private readonly transport: SinkTransport;
-  private readonly client: InfluxDBClient;
-  private readonly policy: RetryPolicyOptions;
-  private readonly redact: (text: string) => string;
-  private readonly logRoute: ReturnType<typeof registerClientLogging>;
-  /** `batchBytes` is lowered after a 413 so that later batches stop being bodies the remote refuses. */
+  /** Sends the lanes' pieces and acts on the answers; owns the transport and the client. */
+  private readonly sender: PieceSender;
+  /**
+   * `batchBytes` is lowered after a 413 (by the sender) so that later batches stop being bodies the remote
+   * refuses.
+   */
   private readonly limits: BatchLimits;
   private readonly compression: BodyCompression;
   private readonly planner: BatchPlanner<Call>;
@@ -113,34 +90,13 @@ class RemoteSink implements Sink {
   private planned: Promise<void> = Promise.resolve();
   private lastResult: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
-  /** Bodies prepared so far, for their transport keys. */
-  private bodies = 0;
 
   constructor(private readonly opts: ResolvedSinkOptions) {
-    const token = opts.token;
-    this.redact =
-      token === undefined
-        ? (text) => text
-        : (text) => (text.includes(token) ? text.split(token).join("***") : text);
-    this.transport = new SinkTransport({ ...opts, token, maxSockets: opts.maxInFlight });
-    // The token stays in the transport's headers only: the client gets an empty one.
-    this.client = new InfluxDBClient({
-      host: opts.baseUrl.href,
-      token: "",
-      database: opts.database,
-      transport: this.transport,
-      writeTimeout: opts.timeoutMs,
-      writeOptions: { precision: "ns", gzipThreshold: opts.gzipThresholdBytes },
-    });
-    this.policy = {
-      maxRetries: opts.maxRetries,
-      backoffBaseMs: opts.backoffBaseMs,
-      backoffMaxMs: opts.backoffMaxMs,
-      random: opts.random,
-      now: opts.now,
-    };
     this.limits = { batchLines: opts.batchLines, batchBytes: opts.batchBytes };
     this.compression = { level: opts.gzipLevel, thresholdBytes: opts.gzipThresholdBytes };
+    this.sender = new PieceSender(opts, this.limits, this.compression, (outcome, reason) =>
+      this.stopGeneration(outcome, reason),
+    );
     this.lanes = Array.from({ length: opts.maxInFlight }, (_, index) => ({
       index,
       ready: [],
@@ -155,12 +111,10 @@ class RemoteSink implements Sink {
       () => new BodyEncoder(this.compression),
     );
     this.generation = createGeneration(false);
-    this.logRoute = registerClientLogging(opts.logger, this.redact);
-    if (opts.baseUrl.protocol === "https:" && !opts.verifySsl) {
-      opts.logger.warn(
-        `TLS certificate verification is off for ${opts.baseUrl.host} (verify_ssl=false): anyone on the path can read and change what is sent`,
-      );
-    }
+  }
+
+  get halted(): string | undefined {
+    return this.sender.halted;
   }
 
   write(lines: readonly string[]): Promise<WriteResult> {
@@ -199,11 +153,9 @@ class RemoteSink implements Sink {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.stopGeneration(this.notDelivered("sink closed before these lines were sent", 0, false));
+      this.stopGeneration(this.sender.notDelivered("sink closed before these lines were sent", 0, false));
       await this.lastResult;
-      await this.client.close();
-      this.transport.close();
-      unregisterClientLogging(this.logRoute);
+      await this.sender.close();
     })();
     return this.closing;
   }
@@ -245,7 +197,7 @@ class RemoteSink implements Sink {
    * while the rest of the call is planned.
    */
   private sendEarly(): void {
-    if (!this.transport.answersQuickly) return;
+    if (!this.sender.answersQuickly) return;
     for (const lane of this.lanes) {
       if (lane.running || lane.ready.length > 0) continue;
       if (this.planner.openBytes(lane.index) < EARLY_BATCH_BYTES) continue;
@@ -270,7 +222,7 @@ class RemoteSink implements Sink {
       else indices.push(i);
     }
     if (indices.length === 0) return;
-    const held = await this.sendPiece([{ owner: call, indices }]);
+    const held = await this.sender.sendPiece([{ owner: call, indices }]);
     // Its lines span every lane: each lane holds back later points of their series.
     if (held) for (const lane of this.lanes) lane.held ??= this.heldBehind(held);
   }
@@ -303,219 +255,35 @@ class RemoteSink implements Sink {
         const { piece } = batch;
         const ahead = next?.piece === piece ? next : undefined;
         // A body prepared for a batch that is not this one (a stop emptied the lane) is not sent.
-        if (next !== undefined && ahead === undefined) this.transport.discard(next.key);
+        if (next !== undefined && ahead === undefined) this.sender.discard(next);
         next = undefined;
         const stop = generationOf(piece).stopped ?? lane.held;
         if (stop) {
-          if (ahead) this.transport.discard(ahead.key);
+          if (ahead) this.sender.discard(ahead);
           dropBatch(batch, stop);
           continue;
         }
-        const prepared = ahead ?? this.prepare(batch);
-        const sending = this.sendPiece(piece, prepared);
+        const prepared = ahead ?? this.sender.prepare(batch);
+        const sending = this.sender.sendPiece(piece, prepared);
         const upcoming = lane.ready[0];
         if (upcoming !== undefined && !generationOf(upcoming.piece).stopped) {
-          next = this.prepare(upcoming);
+          next = this.sender.prepare(upcoming);
         }
         const held = await sending;
         if (held) lane.held ??= this.heldBehind(held);
       }
     } finally {
-      if (next) this.transport.discard(next.key);
+      if (next) this.sender.discard(next);
       lane.running = false;
     }
   }
 
   private heldBehind(held: NotDeliveredOutcome): NotDeliveredOutcome {
-    return this.notDelivered(
+    return this.sender.notDelivered(
       `held back behind lines of the same series that were not delivered: ${held.reason}`,
       held.retryAt - this.opts.now(),
       false,
     );
-  }
-
-  /** Registers the body of a planned batch (encoded as it was planned), or of a piece (encoded now). */
-  private prepare(batch: PlannedBatch<Call>): Prepared {
-    const key = `edr-sink body ${++this.bodies}`;
-    const { piece, body } = batch;
-    if (body !== undefined) {
-      this.transport.register(key, body.finish());
-      return { piece, key, bytes: batch.bytes };
-    }
-    const raw = encodePiece(piece, batch.bytes);
-    this.transport.register(key, encodeBody(raw, this.compression));
-    return { piece, key, bytes: raw.length };
-  }
-
-  /** Sends one piece until it has outcomes; returns the outcome that must hold back what follows it. */
-  private async sendPiece(piece: CallPiece, prepared?: Prepared): Promise<NotDeliveredOutcome | undefined> {
-    const body = prepared ?? this.prepare({ piece, bytes: pieceBytes(piece) });
-    try {
-      return await this.sendPrepared(piece, body);
-    } finally {
-      this.transport.discard(body.key);
-    }
-  }
-
-  private async sendPrepared(piece: CallPiece, body: Prepared): Promise<NotDeliveredOutcome | undefined> {
-    const generation = generationOf(piece);
-    let attempt = 0;
-    let probe: Probe | undefined;
-    if (generation.probe !== undefined) {
-      if (generation.probe.taken) await generation.probe.answered;
-      else {
-        probe = generation.probe;
-        probe.taken = true;
-      }
-    }
-    for (;;) {
-      if (generation.stopped) {
-        settlePiece(piece, generation.stopped);
-        return generation.stopped;
-      }
-      attempt++;
-      const answer = await this.post(body.key);
-      countRequest(piece);
-      if (probe !== undefined) {
-        // Whatever the answer, the others may go: a second halt stops them through `stopped`.
-        generation.probe = undefined;
-        probe.resolve();
-        probe = undefined;
-      }
-      const lineCount = pieceLength(piece);
-      const decision = decideRetry(
-        {
-          status: answer.status,
-          headers: answer.headers,
-          failure: answer.failure,
-          attempt,
-          lineCount,
-          writeApi: this.opts.writeApi,
-        },
-        this.policy,
-      );
-      this.opts.onAnswer?.({
-        status: answer.status,
-        failure: answer.failure,
-        lines: lineCount,
-        action: decision.action,
-      });
-      switch (decision.action) {
-        case "deliver":
-          settlePiece(piece, DELIVERED);
-          if (this.halted !== undefined && !generation.stopped) {
-            this.opts.logger.info?.(`resumed: a write succeeded after ${this.halted}`);
-            this.halted = undefined;
-          }
-          return undefined;
-        case "wait":
-          this.opts.logger.debug?.(
-            `retrying ${lineCount} lines in ${decision.afterMs} ms after ${describeAnswer(answer)} (attempt ${attempt})`,
-          );
-          await this.opts.sleep(decision.afterMs, generation.stop.signal);
-          continue;
-        case "give_up": {
-          const reason = `${describeAnswer(answer)}; gave up after ${attempt} attempt${attempt === 1 ? "" : "s"}`;
-          this.opts.logger.warn(`${lineCount} lines not delivered: ${reason}`);
-          const outcome = this.notDelivered(reason, decision.afterMs, answer.mayBeStored);
-          settlePiece(piece, outcome);
-          return outcome;
-        }
-        case "split":
-          this.learnSizeLimit(body.bytes);
-          return this.sendHalves(piece);
-        case "bisect":
-          return this.sendHalves(piece);
-        case "partial":
-          return this.applyPartial(piece, answer);
-        case "reject":
-          settlePiece(piece, rejected(answer));
-          return undefined;
-        case "halt": {
-          const reason = `halted: ${describeAnswer(answer)}`;
-          if (!generation.stopped) {
-            this.halted = reason;
-            this.opts.logger.warn(`${reason}; nothing more is sent until a write succeeds`);
-            this.stopGeneration(this.notDelivered(reason, this.opts.haltPauseMs, false), reason);
-          }
-          const outcome = this.notDelivered(reason, this.opts.haltPauseMs, answer.mayBeStored);
-          for (const segment of piece) segment.owner.halted ??= reason;
-          settlePiece(piece, outcome);
-          return outcome;
-        }
-      }
-    }
-  }
-
-  /**
-   * A 413 on a body of `bytes`: later batches are planned at most half its size, but never under 64 KiB,
-   * so that a stray 413 (a proxy's hiccup) cannot shrink every later request to a few lines.
-   */
-  private learnSizeLimit(bytes: number): void {
-    const half = Math.max(MIN_LEARNED_BATCH_BYTES, Math.floor(bytes / 2));
-    if (half >= this.limits.batchBytes) return;
-    this.limits.batchBytes = half;
-    this.opts.logger.warn(
-      `the remote refused a ${half * 2}-byte body (413): batches are now at most ${half} bytes`,
-    );
-  }
-
-  private async sendHalves(piece: CallPiece): Promise<NotDeliveredOutcome | undefined> {
-    const [left, right] = splitPiece(piece, pieceLength(piece) >>> 1);
-    const held = await this.sendPiece(left);
-    if (held) {
-      settlePiece(right, held);
-      return held;
-    }
-    return this.sendPiece(right);
-  }
-
-  private async applyPartial(piece: CallPiece, answer: Answer): Promise<NotDeliveredOutcome | undefined> {
-    const listed = parsePartialWrite(answer.body, pieceLines(piece));
-    if (!listed) {
-      // A 400 whose body does not name the lines: find them by halving, as on v1/v2.
-      if (pieceLength(piece) > 1) return this.sendHalves(piece);
-      settlePiece(piece, rejected(answer));
-      return undefined;
-    }
-    const rest: CallPiece = [];
-    let k = 0;
-    for (const { owner, indices } of piece) {
-      const kept: number[] = [];
-      for (const index of indices) {
-        const message = listed.rejected.get(k++);
-        if (message === undefined) kept.push(index);
-        else owner.settle(index, { kind: "rejected", status: answer.status, message: this.redact(message) });
-      }
-      if (kept.length > 0) rest.push({ owner, indices: kept });
-    }
-    if (listed.kind === "partial") {
-      settlePiece(rest, DELIVERED);
-      return undefined;
-    }
-    return rest.length > 0 ? this.sendPiece(rest) : undefined;
-  }
-
-  /**
-   * Sends the body registered under `key` through the client, which builds the request options and turns
-   * the answer into an HttpError; the transport swaps the key for the encoded body.
-   */
-  private async post(key: string): Promise<Answer> {
-    try {
-      await withClientLogging(this.logRoute, () => this.client.write(key, this.opts.database));
-      return STORED;
-    } catch (error) {
-      return answerFromError(error, this.redact);
-    }
-  }
-
-  private notDelivered(reason: string, afterMs: number, mayBeStored: boolean): NotDeliveredOutcome {
-    return Object.freeze({
-      kind: "not_delivered",
-      retryAt: this.opts.now() + Math.max(0, afterMs),
-      reason: this.redact(reason),
-      mayBeStored,
-    });
   }
 
   /**
@@ -547,8 +315,4 @@ class RemoteSink implements Sink {
 function dropBatch(batch: PlannedBatch<Call>, outcome: NotDeliveredOutcome): void {
   batch.body?.discard();
   settlePiece(batch.piece, outcome);
-}
-
-function rejected(answer: Answer): RejectedOutcome {
-  return Object.freeze({ kind: "rejected", status: answer.status, message: answer.message });
 }

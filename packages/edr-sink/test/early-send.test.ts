@@ -14,7 +14,7 @@ const BIG = makeLines(60, 2000);
  * machine may answer one of them late, so this goes on until the sink has seen 8 quick ones in a row.
  */
 async function teach(sink: Sink, expectQuick: boolean): Promise<void> {
-  const transport = (sink as unknown as { transport: { answersQuickly: boolean } }).transport;
+  const { transport } = (sink as unknown as { sender: { transport: { answersQuickly: boolean } } }).sender;
   for (let i = 0; i < (expectQuick ? 100 : 8); i++) {
     expect((await sink.write([`warm v=${i}i ${i}`])).requests).toBe(1);
     if (i >= 7 && transport.answersQuickly) break;

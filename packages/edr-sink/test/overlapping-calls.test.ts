@@ -179,7 +179,7 @@ describe("bodies encoded ahead", () => {
       expect(held.notDelivered).toBe(5);
       const outcome = held.outcomes[0]!;
       expect(outcome.kind === "not_delivered" ? outcome.reason : outcome.kind).toMatch(/^held back/);
-      const { transport } = sink as unknown as { transport: { preparedBodies: number } };
+      const { transport } = (sink as unknown as { sender: { transport: { preparedBodies: number } } }).sender;
       expect(transport.preparedBodies).toBe(0);
       await sink.close();
     } finally {

@@ -2,10 +2,12 @@ import { downsample, type DownsampleOptions, type DownsampleResult } from "./dow
 import { LineProtocolError } from "./errors.js";
 import { BACKSLASH, COMMA, SPACE } from "./escape.js";
 import { formatPoint } from "./format.js";
+import { forEachLine, positionOf } from "./line-split.js";
 import { buildPoint } from "./parse.js";
 import type { Point } from "./point.js";
-import { LineScanner, forEachLine, positionOf, unescapeName } from "./scanner.js";
+import { LineScanner } from "./scanner.js";
 import type { Rejection, Transform, TransformResult } from "./transform.js";
+import { unescapeName } from "./unescape.js";
 
 /** The parts of a downsampling transform, each compiled once by `createTransform`. */
 export interface DownsamplingParts {
@@ -163,7 +165,10 @@ function bucketName(point: Point): string {
   return `bucket ${point.timestamp} of ${JSON.stringify(point.measurement)}${tags === "" ? "" : ` (${tags})`}`;
 }
 
-/** The measurement of the line at `start`, unescaped (the scan of `RuleTransform.lines`, without its cache). */
+/**
+ * The measurement of the line at `start`, unescaped (the scan of `LineRewriter.rewriteBatch`, without its
+ * cache).
+ */
 function measurementOf(line: string, start: number, end: number): string {
   let escaped = false;
   let i = start;

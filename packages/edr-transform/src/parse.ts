@@ -1,4 +1,5 @@
 import { LineProtocolError } from "./errors.js";
+import { forEachLine, positionOf } from "./line-split.js";
 import { setEntry, type FieldValue, type Point } from "./point.js";
 import {
   FLAG_KEY_ESCAPED,
@@ -11,11 +12,8 @@ import {
   KIND_UNSIGNED,
   LineScanner,
   STRIDE,
-  forEachLine,
-  positionOf,
-  unescapeName,
-  unescapeString,
 } from "./scanner.js";
+import { unescapeName, unescapeString } from "./unescape.js";
 
 const scanner = new LineScanner();
 

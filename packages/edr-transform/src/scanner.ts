@@ -1,9 +1,11 @@
+// The grammar of one line of line protocol, as InfluxDB 3 reads it: a reusable scanner that records where
+// each tag and field of a line sits and what kind its value is, without allocating. Splitting a text into
+// lines is line-split.ts; reading a name or string value out of its escapes is unescape.ts.
 import {
   BACKSLASH,
   COMMA,
   DOT,
   EQUALS,
-  HASH,
   MINUS,
   NINE,
   NL,
@@ -312,117 +314,4 @@ export class LineScanner {
     }
     return true;
   }
-}
-
-/**
- * Unescapes a measurement (`\,` `\ ` ``) or a tag key, tag value or field key (also `\=`). A backslash before
- * any other character is kept, and that character is taken literally, as InfluxDB 3 does.
- */
-export function unescapeName(s: string, a: number, b: number, measurement: boolean): string {
-  let out = "";
-  let from = a;
-  for (let i = a; i < b; i++) {
-    if (s.charCodeAt(i) !== BACKSLASH) continue;
-    const next = s.charCodeAt(i + 1);
-    if (next === BACKSLASH || next === COMMA || next === SPACE || (next === EQUALS && !measurement)) {
-      out += s.slice(from, i);
-      from = i + 1;
-    }
-    i++;
-  }
-  return out + s.slice(from, b);
-}
-
-/** Unescapes the inside of a quoted string value: `\"` and ``; any other backslash is kept. */
-export function unescapeString(s: string, a: number, b: number): string {
-  let out = "";
-  let from = a;
-  for (let i = a; i < b; i++) {
-    if (s.charCodeAt(i) !== BACKSLASH) continue;
-    const next = s.charCodeAt(i + 1);
-    if (next === QUOTE || next === BACKSLASH) {
-      out += s.slice(from, i);
-      from = i + 1;
-      i++;
-    }
-  }
-  return out + s.slice(from, b);
-}
-
-/**
- * Calls `onLine(start, end)` for every logical line of `text`, split as InfluxDB 3 splits a request body:
- * at `\n` except inside a quoted string value (a backslash hides the next character), then with leading
- * whitespace and `#` comment lines skipped. Blank and comment-only lines are not reported.
- */
-export function forEachLine(text: string, onLine: (start: number, end: number) => boolean | void): void {
-  const n = text.length;
-  let lineStart = 0;
-  let quoted = false;
-  let fields = false;
-  let equals = 0;
-  let commas = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i++;
-      continue;
-    }
-    if (c === SPACE) {
-      fields = true;
-      continue;
-    }
-    if (fields) {
-      if (!quoted && c === EQUALS) {
-        equals++;
-        continue;
-      }
-      if (!quoted && c === COMMA) {
-        commas++;
-        continue;
-      }
-      if (c === QUOTE && equals > commas) {
-        quoted = !quoted;
-        continue;
-      }
-    }
-    if (c === NL && !quoted) {
-      if (!emitLine(text, lineStart, i, onLine)) return;
-      lineStart = i + 1;
-      fields = false;
-      equals = 0;
-      commas = 0;
-    }
-  }
-  if (lineStart < n) emitLine(text, lineStart, n, onLine);
-}
-
-/** Skips leading whitespace and comment lines, as the server's trim_leading does, then reports the line. */
-function emitLine(
-  text: string,
-  start: number,
-  end: number,
-  onLine: (start: number, end: number) => boolean | void,
-): boolean {
-  for (;;) {
-    let d = 0;
-    while (start < end && ((d = text.charCodeAt(start)) === SPACE || d === TAB || d === NL)) start++;
-    if (start < end && text.charCodeAt(start) === HASH) {
-      const newline = text.indexOf("\n", start);
-      start = newline === -1 || newline >= end ? end : newline;
-      continue;
-    }
-    break;
-  }
-  return start >= end || onLine(start, end) !== false;
-}
-
-/** The 1-based physical line and column of `offset` in `text`. */
-export function positionOf(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lastNewline = -1;
-  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
-    line++;
-    lastNewline = i;
-  }
-  return { line, column: offset - lastNewline };
 }

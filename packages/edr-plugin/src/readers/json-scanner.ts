@@ -10,6 +10,8 @@
 // holds it (a converter caching tag values, say), so memory would grow with the answer instead of the chunk.
 // Short strings that come back (tag values, a status) are copied once per scanner rather than once per row
 // (see `JsonScanner.string`): a row then costs fewer allocations, and the garbage collector less time.
+// Turning bytes into strings is buffer-text.ts.
+import { asciiText, isTextOf, utf8Text } from "./buffer-text.js";
 
 /**
  * A JSON number kept as its exact text: `{ value: "9223372036854775807" }`, `{ value: "21.0" }`. The shape
@@ -71,33 +73,6 @@ const SIMPLE_ESCAPES: ReadonlyMap<number, string> = new Map([
   [114, "\r"],
   [LOWER_T, "\t"],
 ]);
-
-/**
- * Buffer's own decoders, which `buffer.toString(encoding, start, end)` calls after checking its arguments:
- * called directly they take a fifth less time per row, and a row has a string for every tag. Long-standing
- * but undocumented, so the public path stands in wherever they are missing.
- */
-interface BufferDecoders {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-const DIRECT_DECODERS =
-  typeof (Buffer.prototype as Partial<BufferDecoders>).latin1Slice === "function" &&
-  typeof (Buffer.prototype as Partial<BufferDecoders>).utf8Slice === "function";
-
-/** `bytes[start, end)` as text, when every byte is ASCII. */
-function asciiText(bytes: Buffer, start: number, end: number): string {
-  return DIRECT_DECODERS
-    ? (bytes as unknown as BufferDecoders).latin1Slice(start, end)
-    : bytes.toString("latin1", start, end);
-}
-
-/** `bytes[start, end)` decoded as UTF-8. */
-function utf8Text(bytes: Buffer, start: number, end: number): string {
-  return DIRECT_DECODERS
-    ? (bytes as unknown as BufferDecoders).utf8Slice(start, end)
-    : bytes.toString("utf8", start, end);
-}
 
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
@@ -414,12 +389,6 @@ export class JsonScanner {
       this.at++;
     }
   }
-}
-
-/** Whether the ASCII string `text` is the bytes at `start` (the caller has checked that they fit). */
-function isTextOf(text: string, bytes: Buffer, start: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
-  return true;
 }
 
 /** The value of four hex digits at `at`, or -1. */
