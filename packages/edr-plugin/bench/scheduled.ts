@@ -55,7 +55,7 @@ import {
   rowCount,
   TABLE,
 } from "./scheduled-data.js";
-import type { ServerMessage, ServerReply } from "./server-process.js";
+import { startServerProcess, type ServerProcess } from "./server-client.js";
 
 const HOURS = Number(process.env.EDR_BENCH_HOURS ?? 3);
 const RUNS = Number(process.env.EDR_BENCH_RUNS ?? 3);
@@ -83,60 +83,6 @@ const RANGES = planRanges({
 // A full collection before each timed pass, so that no pass pays for the garbage of the one before it.
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
-
-/** A server process (server-process.ts) and its IPC. */
-interface ServerProcess {
-  /** The URL to use: the replaying front of the local server, the server itself for the remote. */
-  url: string;
-  /** The edr-testkit server itself. */
-  serverUrl: string;
-  call(message: Omit<ServerMessage, "id">): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-async function startServerProcess(token: string, replay: boolean): Promise<ServerProcess> {
-  const child = fork(new URL("./server-process.ts", import.meta.url), [token, replay ? "replay" : ""], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    // The test server keeps about 1.3 KB a point once parsed: 9 hours of the table outgrow the default heap.
-    execArgv: [...process.execArgv, "--max-old-space-size=16384"],
-  });
-  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  let nextId = 1;
-  child.on("message", (reply: ServerReply) => {
-    const waiting = pending.get(reply.id);
-    pending.delete(reply.id);
-    if (reply.error !== undefined) waiting?.reject(new Error(`server process: ${reply.error}`));
-    else waiting?.resolve(reply.value);
-  });
-  child.on("exit", (code, signal) => {
-    for (const waiting of pending.values())
-      waiting.reject(new Error(`server process exited (${code ?? signal})`));
-    pending.clear();
-  });
-  const started = new Promise<unknown>((resolve, reject) => pending.set(0, { resolve, reject }));
-  const { url, serverUrl } = (await started) as { url: string; serverUrl: string };
-  const call = (message: Omit<ServerMessage, "id">) =>
-    new Promise<unknown>((resolve, reject) => {
-      if (!child.connected) {
-        reject(new Error(`server process gone (exit ${child.exitCode ?? child.signalCode})`));
-        return;
-      }
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      child.send({ ...message, id });
-    });
-  return {
-    url,
-    serverUrl,
-    call,
-    close: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      await call({ op: "close" }).catch(() => child.kill());
-      await exited;
-    },
-  };
-}
 
 /** Seconds of one scheduled call over the whole window, into a fresh queue dir (removed after). */
 async function timeScheduled(localUrl: string, remote: ServerProcess, verify = false): Promise<number> {

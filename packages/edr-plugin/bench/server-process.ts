@@ -1,6 +1,7 @@
-// An edr-testkit server in its own process, driven by the scheduled bench over IPC: a real local or remote
+// An edr-testkit server in its own process, driven by the benches over IPC (server-client.ts): a real local or remote
 // InfluxDB runs beside edr, not inside it, so neither its CPU nor its memory (every point it stores) counts
-// as edr's. Forked with the parent's `tsx` loader; argv: the token, and `replay` for the local server.
+// as edr's. Forked with the parent's `tsx` loader; argv: the token, `replay` for the local server (or ""), and
+// optionally the server's `writeDelayMs` (its model of InfluxDB 3's ~1 s WAL flush before a write's answer).
 //
 // With `replay`, requests reach the edr-testkit server through a front on another port that forwards each
 // one as is and keeps the answers of `query_sql`; the same query (method, URL, credentials, body) asked
@@ -12,7 +13,11 @@
 // - `fill` { db, hours }: writes the bench table (scheduled-data.ts) over HTTP and forgets kept answers;
 // - `points` { db }: the number of points stored; the first call after writes parses them (the test server
 //   keeps a write's bytes until its points are asked for), which is what warming the server means;
-// - `reset`: forgets data, requests and answers; `close`: stops everything, then the process exits.
+// - `reset`: forgets data, requests and answers; `close`: stops everything, then the process exits;
+// - `refuse` / `accept`: the server stops listening and cuts its connections (new ones are refused), then
+//   listens again on the same port (edr-testkit's `faults.refuse()` / `faults.accept()`): a remote outage;
+//   `accept` answers the wall-clock time (ms) it listens again, and `resumed` the time the first request
+//   arrived after it (watched every 5 ms), or null while none has.
 import * as http from "node:http";
 import { startInfluxDB3Server } from "edr-testkit";
 import { FILL_BODY_ROWS, rowCount, tableLines } from "./scheduled-data.js";
@@ -20,7 +25,7 @@ import { FILL_BODY_ROWS, rowCount, tableLines } from "./scheduled-data.js";
 /** What the bench sends. */
 export interface ServerMessage {
   id: number;
-  op: "fill" | "points" | "reset" | "close";
+  op: "fill" | "points" | "reset" | "close" | "refuse" | "accept" | "resumed";
   db?: string;
   hours?: number;
 }
@@ -42,13 +47,20 @@ const send = process.send?.bind(process);
 if (send === undefined) throw new Error("[edr-plugin bench] server-process must be forked with IPC");
 const token = process.argv[2] === "" ? undefined : process.argv[2];
 const replay = process.argv[3] === "replay";
-const server = await startInfluxDB3Server(token === undefined ? {} : { token });
+const writeDelayMs = Number(process.argv[4] ?? 0);
+const server = await startInfluxDB3Server({
+  ...(token === undefined ? {} : { token }),
+  ...(writeDelayMs > 0 ? { writeDelayMs } : {}),
+});
 const fillAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const backendAgent = new http.Agent({ keepAlive: true });
 /** Answers of `query_sql` by request. */
 const answers = new Map<string, Answer>();
 /** What `close` stops besides the server. */
 const closers: (() => Promise<void>)[] = [];
+/** When the first request arrived after the last `accept` (epoch ms), and the watch that notes it. */
+let resumedAt: number | undefined;
+let resumeWatch: NodeJS.Timeout | undefined;
 
 function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -177,7 +189,26 @@ async function handle(message: ServerMessage): Promise<unknown> {
       answers.clear();
       server.reset();
       return undefined;
+    case "refuse":
+      await server.faults.refuse();
+      return undefined;
+    case "accept": {
+      const seen = server.requests.length;
+      resumedAt = undefined;
+      clearInterval(resumeWatch);
+      resumeWatch = setInterval(() => {
+        if (server.requests.length > seen) {
+          resumedAt = Date.now();
+          clearInterval(resumeWatch);
+        }
+      }, 5);
+      await server.faults.accept();
+      return Date.now();
+    }
+    case "resumed":
+      return resumedAt ?? null;
     case "close":
+      clearInterval(resumeWatch);
       fillAgent.destroy();
       backendAgent.destroy();
       for (const close of closers) await close();
