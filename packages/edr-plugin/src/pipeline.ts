@@ -53,9 +53,18 @@ export class Pipeline {
 
   /** Transforms lines of one table and appends them durably; returns how many were queued. */
   async queueLines(call: Call, table: string, lines: readonly string[]): Promise<number> {
-    const out = this.transform.lines(lines);
-    for (const rejection of out.rejected) this.refuse(call, table, "transform", rejection.reason);
-    return this.append(call, table, out.items);
+    return this.queueTables(call, new Map([[table, lines]]));
+  }
+
+  /** Transforms the lines of several tables and appends them all in one durable append; returns how many. */
+  async queueTables(call: Call, linesByTable: ReadonlyMap<string, readonly string[]>): Promise<number> {
+    const entries: QueueEntry[] = [];
+    for (const [table, lines] of linesByTable) {
+      const out = this.transform.lines(lines);
+      for (const rejection of out.rejected) this.refuse(call, table, "transform", rejection.reason);
+      for (const line of out.items) entries.push({ table, line });
+    }
+    return this.append(call, entries);
   }
 
   /** Transforms points of one table, formats and appends them durably; returns how many were queued. */
@@ -70,7 +79,10 @@ export class Pipeline {
         this.refuse(call, table, "format", errorMessage(error));
       }
     }
-    return this.append(call, table, lines);
+    return this.append(
+      call,
+      lines.map((line) => ({ table, line })),
+    );
   }
 
   /** Counts and logs the rows a converter refused. */
@@ -99,9 +111,8 @@ export class Pipeline {
   }
 
   /** Appends durably; when the queue is full, sends once to make room and tries again. */
-  private async append(call: Call, table: string, lines: readonly string[]): Promise<number> {
-    if (lines.length === 0) return 0;
-    const entries: QueueEntry[] = lines.map((line) => ({ table, line }));
+  private async append(call: Call, entries: readonly QueueEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
     try {
       await this.queue.append(entries);
     } catch (error) {
@@ -109,10 +120,22 @@ export class Pipeline {
       await this.delivery.pass();
       await this.queue.append(entries);
     }
-    this.book.accepted(table, entries.length);
+    this.countAccepted(call, entries);
     call.report.queued += entries.length;
-    call.queuedTables.add(table);
     this.delivery.kick();
     return entries.length;
+  }
+
+  /** Counts the lines accepted per table (entries come in runs of one table), in the books and the call. */
+  private countAccepted(call: Call, entries: readonly QueueEntry[]): void {
+    let start = 0;
+    for (let i = 1; i <= entries.length; i++) {
+      if (i === entries.length || entries[i]!.table !== entries[start]!.table) {
+        const table = entries[start]!.table;
+        this.book.accepted(table, i - start);
+        call.queuedTables.add(table);
+        start = i;
+      }
+    }
   }
 }

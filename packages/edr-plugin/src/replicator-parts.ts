@@ -1,9 +1,9 @@
 import type { ScheduledConfig, WritesConfig } from "edr-args";
-import { createQueue, type Queue } from "edr-queue";
+import { createQueue, inspectQueue, type Queue } from "edr-queue";
 import { createSink, type Sink, type SinkLogger } from "edr-sink";
 import { createDeadLetterStore, type DeadLetterStore } from "./dead-letters.js";
 import { consoleLogger, type ReplicatorLogger } from "./logger.js";
-import { openIntake, type Intake } from "./on-write/intake.js";
+import { intakeName, openIntake, type Intake } from "./on-write/intake.js";
 import type { ReplicatorOptions } from "./replicator-types.js";
 import { createStatusBook, type StatusBook } from "./status.js";
 import { createWatermarkStore, type WatermarkStore } from "./watermarks.js";
@@ -25,8 +25,10 @@ export interface Parts {
   sink: Sink;
   /** Scheduled mode. */
   watermarks?: WatermarkStore;
-  /** On-write mode. */
+  /** On-write mode with downsampling: where written lines wait for their bucket. */
   intake?: Intake;
+  /** On-write mode without downsampling: an intake left by an earlier run with downsampling, to move on once. */
+  leftoverIntake?: Queue | undefined;
   /** On-write mode with downsampling. */
   downsamplingState?: WatermarkStore;
   lateLetters?: DeadLetterStore;
@@ -34,8 +36,8 @@ export interface Parts {
 
 /**
  * Opens what a replicator of one config owns: its queue (taking the queue's lock), dead-letter file and sink;
- * in scheduled mode the watermarks; in on-write mode the intake (and, with downsampling, the late-letter file
- * and the state of the buckets emitted). What was opened is closed again when a later part fails.
+ * in scheduled mode the watermarks; in on-write mode with downsampling the intake, the late-letter file and the
+ * state of the buckets emitted. What was opened is closed again when a later part fails.
  */
 export async function openParts(
   config: ScheduledConfig | WritesConfig,
@@ -69,21 +71,25 @@ export async function openParts(
       opened.push(parts.watermarks);
       return parts;
     }
-    parts.intake = await openIntake({
-      dir,
-      name,
-      maxBytes,
-      fsync,
-      tables: config.transform.tables,
-      refusal: () => fullRefusal(queue, maxBytes),
-      onWarning,
-    });
-    opened.push(parts.intake);
+    // The intake holds written lines until their bucket is emitted: only downsampling needs it.
     if (config.transform.downsampling !== undefined) {
+      parts.intake = await openIntake({
+        dir,
+        name,
+        maxBytes,
+        fsync,
+        tables: config.transform.tables,
+        refusal: () => fullRefusal(queue, maxBytes),
+        onWarning,
+      });
+      opened.push(parts.intake);
       parts.downsamplingState = await createWatermarkStore({ dir, name: `${name}_downsampling`, onWarning });
       opened.push(parts.downsamplingState);
       parts.lateLetters = await createDeadLetterStore({ dir, queueName: `${name}_late`, onWarning });
       opened.push(parts.lateLetters);
+    } else {
+      parts.leftoverIntake = await openLeftoverIntake(dir, name, maxBytes, onWarning);
+      if (parts.leftoverIntake !== undefined) opened.push(parts.leftoverIntake);
     }
     return parts;
   } catch (error) {
@@ -94,16 +100,28 @@ export async function openParts(
 
 /** Closes the files a replicator owns (the sink is closed before, once nothing is sent any more). */
 export async function closeFiles(parts: Parts): Promise<void> {
-  const { queue, deadLetters, watermarks, intake, downsamplingState, lateLetters } = parts;
+  const { queue, deadLetters, watermarks, intake, leftoverIntake, downsamplingState, lateLetters } = parts;
   await Promise.allSettled(
-    [queue, deadLetters, watermarks, intake, downsamplingState, lateLetters].flatMap((part) =>
-      part === undefined ? [] : [part.close()],
+    [queue, deadLetters, watermarks, intake, leftoverIntake, downsamplingState, lateLetters].flatMap(
+      (part) => (part === undefined ? [] : [part.close()]),
     ),
   );
 }
 
+/** The intake queue of an earlier run with downsampling, when it still holds lines; else undefined. */
+async function openLeftoverIntake(
+  dir: string,
+  name: string,
+  maxBytes: number,
+  onWarning: (message: string) => void,
+): Promise<Queue | undefined> {
+  const found = await inspectQueue({ dir, name: intakeName(name) });
+  if (!found.exists || found.entries === 0) return undefined;
+  return createQueue({ dir, name: intakeName(name), maxBytes, onWarning });
+}
+
 /** Why writes must wait: the queue holds nearly `max_size` (a remote down for long, or halted). */
-function fullRefusal(
+export function fullRefusal(
   queue: Queue,
   maxBytes: number,
 ): { retryAfterSeconds: number; reason: string } | undefined {

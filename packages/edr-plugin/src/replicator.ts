@@ -7,12 +7,13 @@ import { createDelivery, type Delivery } from "./delivery.js";
 import { DrainLoop } from "./drain-loop.js";
 import { PluginError } from "./errors.js";
 import type { IntakeLine, WriteIntake } from "./listen/write-intake.js";
+import { DirectWrites } from "./on-write/direct-writes.js";
 import { WriteFlusher } from "./on-write/write-flush.js";
 import { Pipeline } from "./pipeline.js";
 import { createInfluxQLReader } from "./readers/influxql-reader.js";
 import type { LocalReader } from "./readers/local-reader.js";
 import { createSqlReader } from "./readers/sql-reader.js";
-import { closeFiles, openParts, type Parts } from "./replicator-parts.js";
+import { closeFiles, fullRefusal, openParts, type Parts } from "./replicator-parts.js";
 import type {
   CallReport,
   DrainReport,
@@ -43,7 +44,10 @@ class ConfiguredReplicator implements Replicator {
   readonly config: ScheduledConfig | WritesConfig;
   private readonly delivery: Delivery;
   private readonly pipeline: Pipeline;
+  /** On-write mode with downsampling: moves the intake on, bucket by bucket. */
   private readonly flusher: WriteFlusher | undefined;
+  /** On-write mode without downsampling: written lines go straight to the queue. */
+  private readonly direct: DirectWrites | undefined;
   private reader: LocalReader | undefined;
   private closed: Promise<void> | undefined;
   /** Calls run one at a time, in the order they were made. */
@@ -80,21 +84,32 @@ class ConfiguredReplicator implements Replicator {
       logger: parts.logger,
       busy: () => this.callsInProgress > 0,
     });
-    if (config.mode === "writes") {
+    if (config.mode === "writes" && parts.intake !== undefined) {
       this.flusher = new WriteFlusher({
         config,
         pipeline: this.pipeline,
-        intake: parts.intake!,
+        intake: parts.intake,
         book,
         state: parts.downsamplingState,
         lateLetters: parts.lateLetters,
         now: parts.now,
       });
+    } else if (config.mode === "writes") {
+      this.direct = new DirectWrites({
+        pipeline: this.pipeline,
+        tables: config.transform.tables,
+        refusal: () => fullRefusal(queue, config.queue.maxBytes),
+        startCall: () => {
+          const call = this.startCall();
+          call.log.info("Starting data replication process");
+          return call;
+        },
+      });
     }
   }
 
   get intake(): WriteIntake | undefined {
-    return this.parts.intake;
+    return this.direct ?? this.parts.intake;
   }
 
   processScheduledCall(callTime: Date): Promise<CallReport> {
@@ -127,8 +142,14 @@ class ConfiguredReplicator implements Replicator {
       const call = this.startCall();
       call.log.info("Starting data replication process");
       try {
-        await this.acceptTableBatches(tableBatches);
-        await this.flusher!.flush(call);
+        const lines = await this.linesOf(tableBatches);
+        if (this.direct !== undefined) {
+          await this.moveLeftoverIntake(call);
+          await this.direct.acceptInto(call, lines);
+        } else {
+          await this.parts.intake!.accept(lines);
+          await this.flusher!.flush(call);
+        }
       } catch (error) {
         call.fail(errorMessage(error));
       }
@@ -140,6 +161,11 @@ class ConfiguredReplicator implements Replicator {
   async acceptTableBatches(tableBatches: readonly TableBatch[]): Promise<number> {
     this.assertWritesMode("acceptTableBatches");
     this.assertOpen();
+    return this.intake!.accept(await this.linesOf(tableBatches));
+  }
+
+  /** The engine's rows as lines, the columns' kinds read from the local instance. */
+  private async linesOf(tableBatches: readonly TableBatch[]): Promise<IntakeLine[]> {
     const lines: IntakeLine[] = [];
     for (const { table_name: table, rows } of tableBatches) {
       if (rows.length === 0) continue;
@@ -152,16 +178,25 @@ class ConfiguredReplicator implements Replicator {
       }
       for (const line of converted.items) lines.push({ table, line });
     }
-    return this.parts.intake!.accept(lines);
+    return lines;
   }
 
   flush(): Promise<CallReport | undefined> {
     this.assertWritesMode("flush");
-    return this.serial(() => this.flushNow());
+    return this.serial(() => this.flushNow(), { standAside: false });
   }
 
   /** One flush as a call of the seed's shape; nothing is logged when there was nothing to move. */
   private async flushNow(): Promise<CallReport | undefined> {
+    if (this.direct !== undefined) {
+      // The writes went to the queue as they came: the flush reports them as one call.
+      const call = this.direct.takeCall();
+      if (call === undefined && this.parts.leftoverIntake === undefined) return undefined;
+      const report = call ?? this.startCall();
+      await this.moveLeftoverIntake(report);
+      logQueued(report);
+      return this.finish(report, false);
+    }
     if (!this.flusher!.hasWork()) return undefined;
     const call = this.startCall();
     call.log.info("Starting data replication process");
@@ -170,11 +205,23 @@ class ConfiguredReplicator implements Replicator {
     } catch (error) {
       call.fail(errorMessage(error));
     }
-    call.log.info(
-      `Queued ${call.report.queued} lines from ${[...call.queuedTables].join(",") || "no table"}`,
-    );
+    logQueued(call);
     // The drain loop sends what was queued: a flush never waits for the remote.
     return this.finish(call, false);
+  }
+
+  /** Lines an earlier run with downsampling left in its intake go on to the queue, once. */
+  private async moveLeftoverIntake(call: Call): Promise<void> {
+    const leftover = this.parts.leftoverIntake;
+    if (leftover === undefined) return;
+    for (;;) {
+      const batch = await leftover.read({ maxEntries: 10_000 });
+      if (batch.entries.length === 0) break;
+      await this.direct!.acceptInto(call, batch.entries);
+      await leftover.ack(batch);
+    }
+    await leftover.close();
+    this.parts.leftoverIntake = undefined;
   }
 
   start(options: { flushIntervalMs?: number } = {}): void {
@@ -182,7 +229,7 @@ class ConfiguredReplicator implements Replicator {
     if (this.loops.length > 0) return;
     const signal = this.background.signal;
     this.loops.push(this.drainLoop.run(signal));
-    if (this.flusher !== undefined) {
+    if (this.config.mode === "writes") {
       const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
       this.loops.push(this.flushLoop(interval, signal));
     }
@@ -217,10 +264,10 @@ class ConfiguredReplicator implements Replicator {
       maxBytes: config.queue.maxBytes,
       delivery: this.delivery,
       intake:
-        intake === undefined
+        config.mode === "scheduled"
           ? undefined
-          : { queue: intake.queue, emittedUntilNs: this.flusher?.emittedUntilNs },
-      refusal: intake?.refusal()?.reason,
+          : { stats: intake?.queue.stats(), emittedUntilNs: this.flusher?.emittedUntilNs },
+      refusal: this.intake?.refusal()?.reason,
       watermarks: watermarks?.entries(),
       now: this.parts.now(),
     });
@@ -232,7 +279,7 @@ class ConfiguredReplicator implements Replicator {
       await Promise.allSettled(this.loops);
       await this.chain.catch(() => undefined);
       // What the intake holds goes to the queue now (open buckets stay for the next start).
-      if (this.flusher !== undefined) await this.flushNow().catch(() => undefined);
+      if (this.config.mode === "writes") await this.flushNow().catch(() => undefined);
       await this.delivery.idle();
       await this.sink.close();
       await closeFiles(this.parts);
@@ -240,10 +287,14 @@ class ConfiguredReplicator implements Replicator {
     return this.closed;
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs calls one at a time. A call that sends what it queued (`standAside`) first makes the drain loop's pass
+   * stop sending; a flush, which leaves the sending to the loop, does not interrupt it.
+   */
+  private serial<T>(work: () => Promise<T>, options: { standAside?: boolean } = {}): Promise<T> {
     this.assertOpen();
     this.callsInProgress++;
-    this.drainLoop.standAside();
+    if (options.standAside !== false) this.drainLoop.standAside();
     const run = this.chain.catch(() => undefined).then(work);
     this.chain = run.finally(() => {
       this.callsInProgress--;
@@ -298,7 +349,7 @@ class ConfiguredReplicator implements Replicator {
     while (!signal.aborted) {
       await sleep(intervalMs, signal);
       if (signal.aborted) return;
-      await this.serial(() => this.flushNow()).catch((error: unknown) => {
+      await this.serial(() => this.flushNow(), { standAside: false }).catch((error: unknown) => {
         this.parts.logger.error(`flush failed: ${errorMessage(error)}`);
       });
     }

@@ -1,4 +1,4 @@
-import type { Queue } from "edr-queue";
+import type { Queue, QueueStats } from "edr-queue";
 import type { AnswerEvent } from "edr-sink";
 import type { Delivery } from "./delivery.js";
 import type { ReplicatorState, ReplicatorStatus } from "./replicator-types.js";
@@ -11,8 +11,11 @@ export interface StatusSources {
   queueDir: string;
   maxBytes: number;
   delivery: Delivery;
-  /** On-write mode: the staging queue and how far downsampling has emitted. */
-  intake: { queue: Queue; emittedUntilNs: bigint | undefined } | undefined;
+  /**
+   * On-write mode: the intake's counts (none without downsampling: lines go straight to the queue) and how far
+   * downsampling has emitted.
+   */
+  intake: { stats: QueueStats | undefined; emittedUntilNs: bigint | undefined } | undefined;
   /** Set while the queue refuses new lines (full). */
   refusal: string | undefined;
   watermarks: ReadonlyMap<string, bigint> | undefined;
@@ -98,7 +101,7 @@ export function createStatusBook(
         late,
         duplicates,
       };
-      const intakeStats = sources.intake?.queue.stats();
+      const intakeStats = sources.intake?.stats;
       return {
         state,
         reason,
@@ -113,11 +116,11 @@ export function createStatusBook(
           oldestAgeMs: stats.oldestAgeMs,
         },
         intake:
-          sources.intake === undefined || intakeStats === undefined
+          sources.intake === undefined
             ? undefined
             : {
-                entries: intakeStats.entries,
-                bytes: intakeStats.bytes,
+                entries: intakeStats?.entries ?? 0,
+                bytes: intakeStats?.bytes ?? 0,
                 emittedUntil:
                   sources.intake.emittedUntilNs === undefined
                     ? undefined

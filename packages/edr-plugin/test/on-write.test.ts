@@ -112,26 +112,47 @@ describe("processWrites (the engine's entry point)", () => {
 });
 
 describe("the intake (what edr listen fills)", () => {
-  it("keeps written lines durably until a flush moves them on, across a restart", async () => {
-    let r = await replicator();
-    await r.intake!.accept([line("a", 1, T0), line("b", 2, T0 + 1000)]);
-    expect(r.status().intake).toMatchObject({ entries: 2 });
-    // Closing moves the intake on; here the process "crashes" instead: a second replicator can't take the
-    // lock, so reopen after close and check the lines reach the remote exactly once.
+  it("without downsampling, queues written lines durably as they come, transformed, and reports them at the flush", async () => {
+    let r = await replicator(",tables_rename=cpu:cpu_remote");
+    // The remote fails, so the lines stay queued across the restart below.
+    remote.faults.failAll({ status: 503, retryAfter: 0 });
+    const kept = await r.intake!.accept([line("a", 1, T0), line("b", 2, T0 + 1000)]);
+    expect(kept).toBe(2);
+    // On disk before accept resolved: nothing waits in an intake.
+    expect(r.status()).toMatchObject({ intake: { entries: 0 }, lines: { accepted: 2, queued: 2 } });
+    const report = await r.flush();
+    expect(report).toMatchObject({ queued: 2, errors: [] });
+    expect(log).toContain(`INFO [${report!.taskId}] Queued 2 lines from cpu`);
+    // A second replicator on the same queue finds the lines there, once.
     r = await reopen(r);
-    expect(r.status().intake?.entries).toBe(0);
+    expect(r.status().lines.queuedAtStart).toBe(2);
+    remote.faults.clear();
     await r.drain();
-    expect(remote.points("central", "cpu")).toHaveLength(2);
+    expect(remote.points("central", "cpu_remote")).toHaveLength(2);
   });
 
   it("leaves out the tables that are not replicated, and reports a full queue", async () => {
     const r = await replicator(",tables=cpu,max_size=1");
-    await r.intake!.accept([
+    const kept = await r.intake!.accept([
       line("a", 1, T0),
       { table: "disk", line: `disk,host=a used=1i ${BigInt(T0) * NS}` },
     ]);
-    expect(r.status().intake?.entries).toBe(1);
+    expect(kept).toBe(1);
+    expect(r.status().lines).toMatchObject({ accepted: 1, queued: 1 });
     expect(r.intake!.refusal()).toBeUndefined();
+  });
+
+  it("moves on what an intake of an earlier run with downsampling left behind", async () => {
+    let r = await replicator(",aggregate_interval=1min");
+    await r.intake!.accept([line("a", 1, T0), line("a", 3, T0 + 1000)]);
+    // Downsampling is turned off: the lines waiting for their bucket go on to the queue as they are.
+    r = await reopen(r);
+    await r.flush();
+    await r.drain();
+    expect(remote.points("central", "cpu").map((p) => p.fields["v"])).toEqual([
+      { type: "float", value: 1 },
+      { type: "float", value: 3 },
+    ]);
   });
 });
 
