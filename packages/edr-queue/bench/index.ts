@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { createFflateCodec, createQueue, createZlibCodec, type Codec, type Queue } from "../src/index.js";
 import { buildForChild } from "../test/build-child.js";
-import { makeEntries } from "./lines.js";
-import { parseEntries } from "../src/entries.js";
+import { makeEntries, makeQuotedEntries } from "./lines.js";
+import { parseEntries, serializeEntries, type QueueEntry } from "../src/entries.js";
 
 const BATCH = 1000;
 const BATCHES = Number(process.env.EDR_BENCH_BATCHES ?? 200);
@@ -57,25 +57,123 @@ function floors(codec: Codec): { compress: number; decompress: number; decode: n
   };
 }
 
-async function appendRun(codec: "zlib" | "fflate", dir: string): Promise<number> {
-  const q = await createQueue({ dir, codec, fsync: "always" });
-  const t0 = performance.now();
-  for (const b of batches) await q.append(b);
-  const rate = totalLines / ((performance.now() - t0) / 1000);
-  await q.close();
-  return rate;
+/** A timed run: lines/s, and ms of main-thread (event loop) work per 1,000 lines. */
+interface Run {
+  rate: number;
+  mainMsPer1k: number;
 }
 
-async function drainRun(q: Queue): Promise<number> {
+/** Times `fn`, which handles `lines` lines, by the wall clock and by the event loop's active time. */
+async function timed(lines: number, fn: () => Promise<void>): Promise<Run> {
+  const elu = performance.eventLoopUtilization();
   const t0 = performance.now();
+  await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    rate: lines / seconds,
+    mainMsPer1k: performance.eventLoopUtilization(elu).active / (lines / 1000),
+  };
+}
+
+async function appendRun(codec: "zlib" | "fflate", dir: string): Promise<Run> {
+  const q = await createQueue({ dir, codec, fsync: "always" });
+  const run = await timed(totalLines, async () => {
+    for (const b of batches) await q.append(b);
+  });
+  await q.close();
+  return run;
+}
+
+async function drainRun(q: Queue): Promise<Run> {
   let n = 0;
-  for (;;) {
-    const b = await q.read({ maxEntries: BATCH });
-    if (b.entries.length === 0) break;
-    n += b.entries.length;
-    await q.ack(b);
+  const run = await timed(totalLines, async () => {
+    for (;;) {
+      const b = await q.read({ maxEntries: BATCH });
+      if (b.entries.length === 0) break;
+      n += b.entries.length;
+      await q.ack(b);
+    }
+  });
+  if (n !== totalLines) throw new Error(`drained ${n} of ${totalLines}`);
+  return run;
+}
+
+/** A reader that keeps up with the writer: append 1,000 lines, then read and acknowledge them. */
+async function followRun(codec: "zlib" | "fflate", dir: string): Promise<Run> {
+  const q = await createQueue({ dir, codec, fsync: "always" });
+  const run = await timed(totalLines, async () => {
+    for (const b of batches) {
+      await q.append(b);
+      const got = await q.read({ maxEntries: BATCH });
+      if (got.entries.length !== b.length) throw new Error("follow: short read");
+      await q.ack(got);
+    }
+  });
+  await q.close();
+  return run;
+}
+
+/**
+ * Lines/s of turning entries into JSON lines (UTF-8 bytes, what an append compresses) and of turning
+ * JSON lines back into entries (what a read does after inflating), for plain and for quoted lines, beside
+ * the JSON built-ins doing the same (edr-queue 0.0: JSON.stringify per string, then Buffer.from; one
+ * JSON.parse of the member's lines made into an array). CPU time, best of RUNS + 1.
+ */
+function codecOfEntries(): void {
+  const n = 10_000;
+  const sets: [string, QueueEntry[][]][] = [
+    ["plain", Array.from({ length: 20 }, (_, b) => makeEntries(b * n, n))],
+    ["quoted", Array.from({ length: 20 }, (_, b) => makeQuotedEntries(b * n, n))],
+  ];
+  const cpuRate = (lines: number, fn: () => void): number => {
+    let best = Infinity;
+    for (let i = 0; i < RUNS + 1; i++) {
+      const c = process.cpuUsage();
+      fn();
+      const used = process.cpuUsage(c);
+      best = Math.min(best, (used.user + used.system) / 1e6);
+    }
+    return lines / best;
+  };
+  for (const [kind, sets2] of sets) {
+    const lines = sets2.length * n;
+    const store = { buf: Buffer.alloc(0) };
+    const stringify = (s: string): string => JSON.stringify(s);
+    emit(
+      `queue.serialize.${kind}_lines_per_s`,
+      cpuRate(lines, () => {
+        for (const es of sets2) serializeEntries(es, store);
+      }),
+      "lines/s",
+    );
+    emit(
+      `queue.serialize.${kind}_json_stringify_lines_per_s`,
+      cpuRate(lines, () => {
+        for (const es of sets2) {
+          let out = "";
+          for (const e of es)
+            out += '{"table":' + stringify(e.table) + ',"line":' + stringify(e.line) + "}\n";
+          Buffer.from(out, "utf8");
+        }
+      }),
+      "lines/s",
+    );
+    const texts2 = sets2.map((es) => serializeEntries(es).toString("utf8"));
+    emit(
+      `queue.parse.${kind}_lines_per_s`,
+      cpuRate(lines, () => {
+        for (const t of texts2) parseEntries(t);
+      }),
+      "lines/s",
+    );
+    emit(
+      `queue.parse.${kind}_json_parse_lines_per_s`,
+      cpuRate(lines, () => {
+        for (const t of texts2) JSON.parse("[" + t.slice(0, -1).replaceAll("\n", ",") + "]");
+      }),
+      "lines/s",
+    );
   }
-  return n / ((performance.now() - t0) / 1000);
 }
 
 async function fill(dir: string, codec: "zlib" | "fflate", lines: number): Promise<void> {
@@ -168,6 +266,7 @@ async function fsyncMs(): Promise<number> {
 }
 
 emit("queue.line_bytes", lineBytes, "bytes");
+codecOfEntries();
 const child = join(
   buildForChild("bench", ["bench/drain-child.ts", "bench/lines.ts"]),
   "bench",
@@ -186,32 +285,45 @@ for (const codec of ["zlib", "fflate"] as const) {
   }
   // Queue runs alternate with the durable floors (the same codec work plus one write and one fsync per
   // 1,000 lines on a plain file, nothing else), so both see the same disk; best of RUNS each.
-  let append = 0;
+  let append: Run = { rate: 0, mainMsPer1k: Infinity };
   let appendFloor = 0;
-  let drain = 0;
+  let drain: Run = { rate: 0, mainMsPer1k: Infinity };
   let drainFloor = 0;
+  let follow: Run = { rate: 0, mainMsPer1k: Infinity };
+  const best = (a: Run, b: Run): Run => ({
+    rate: Math.max(a.rate, b.rate),
+    mainMsPer1k: Math.min(a.mainMsPer1k, b.mainMsPer1k),
+  });
   for (let i = 0; i < RUNS; i++) {
     appendFloor = Math.max(appendFloor, await durableAppendFloor(impl));
-    append = Math.max(append, await appendRun(codec, freshDir()));
+    append = best(append, await appendRun(codec, freshDir()));
     drainFloor = Math.max(drainFloor, await durableDrainFloor(impl));
     const dir = freshDir();
     await fill(dir, codec, totalLines);
     const q = await createQueue({ dir, codec, fsync: "always" });
-    drain = Math.max(drain, await drainRun(q));
+    drain = best(drain, await drainRun(q));
     await q.close();
+    follow = best(follow, await followRun(codec, freshDir()));
   }
   emit(`queue.${codec}.fsync_append_ms`, await fsyncMs(), "ms");
   emit(`queue.${codec}.codec_compress_floor_lines_per_s`, compressFloor, "lines/s");
-  emit(`queue.${codec}.append_lines_per_s`, append, "lines/s");
-  emit(`queue.${codec}.append_floor_ratio`, compressFloor / append, "x");
+  emit(`queue.${codec}.append_lines_per_s`, append.rate, "lines/s");
+  emit(`queue.${codec}.append_main_thread_ms_per_1k`, append.mainMsPer1k, "ms");
+  emit(`queue.${codec}.append_floor_ratio`, compressFloor / append.rate, "x");
   emit(`queue.${codec}.append_durable_floor_lines_per_s`, appendFloor, "lines/s");
-  emit(`queue.${codec}.append_durable_floor_ratio`, appendFloor / append, "x");
+  emit(`queue.${codec}.append_durable_floor_ratio`, appendFloor / append.rate, "x");
   emit(`queue.${codec}.codec_decompress_floor_lines_per_s`, decompressFloor, "lines/s");
   emit(`queue.${codec}.decode_floor_lines_per_s`, decodeFloor, "lines/s");
-  emit(`queue.${codec}.drain_lines_per_s`, drain, "lines/s");
-  emit(`queue.${codec}.drain_floor_ratio`, decompressFloor / drain, "x");
+  emit(`queue.${codec}.drain_lines_per_s`, drain.rate, "lines/s");
+  emit(`queue.${codec}.drain_main_thread_ms_per_1k`, drain.mainMsPer1k, "ms");
+  emit(`queue.${codec}.drain_floor_ratio`, decompressFloor / drain.rate, "x");
   emit(`queue.${codec}.drain_durable_floor_lines_per_s`, drainFloor, "lines/s");
-  emit(`queue.${codec}.drain_durable_floor_ratio`, drainFloor / drain, "x");
+  emit(`queue.${codec}.drain_durable_floor_ratio`, drainFloor / drain.rate, "x");
+  // Appending and then reading back from disk would take 1/append + 1/drain per line; a reader that keeps
+  // up gets the entries from memory.
+  emit(`queue.${codec}.follow_lines_per_s`, follow.rate, "lines/s");
+  emit(`queue.${codec}.follow_main_thread_ms_per_1k`, follow.mainMsPer1k, "ms");
+  emit(`queue.${codec}.follow_from_disk_lines_per_s`, 1 / (1 / append.rate + 1 / drain.rate), "lines/s");
 
   const small = freshDir();
   await fill(small, codec, BATCH);

@@ -1,9 +1,11 @@
-import type { Codec } from "./codec.js";
-import { decodeMember, parseHeader, type MemberHeader } from "./member.js";
+import { offThreadOf, type Codec, type OffThreadCodec } from "./codec.js";
+import { decodeMember, parseHeader, readU32, type MemberHeader } from "./member.js";
 import type { Segment } from "./segments.js";
 
 const WINDOW_BYTES = 1 << 20;
 const HEADER_WINDOW_BYTES = 4096;
+/** Members that inflate to more than this are inflated on the main thread (one buffer of this size). */
+const OFF_THREAD_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A member read from disk: its header and length, or why it could not be read. */
 export type ReadMember =
@@ -26,8 +28,11 @@ export class MemberReader {
   private winStart = 0;
   private win: Buffer = Buffer.alloc(0);
   private store: Buffer = Buffer.alloc(0);
+  private readonly offThread: OffThreadCodec | undefined;
 
-  constructor(private readonly codec: Codec) {}
+  constructor(private readonly codec: Codec) {
+    this.offThread = offThreadOf(codec);
+  }
 
   /** Bytes [offset, offset + length) of the segment, which must lie below `seg.size`. */
   async bytes(seg: Segment, offset: number, length: number, window = WINDOW_BYTES): Promise<Buffer> {
@@ -95,6 +100,14 @@ export class MemberReader {
       }
       if (!verify) return { ok: true, header, raw: new Uint8Array(0), length };
       const buf = await this.bytes(seg, offset, length);
+      const size = readU32(buf, length - 4);
+      if (this.offThread && size <= OFF_THREAD_MAX_BYTES) {
+        // Inflated and checked on the thread pool. The window is not replaced meanwhile: every read of
+        // this reader runs under its queue's lock. A member it refuses is decoded again below, for the
+        // reason.
+        const raw = await this.offThread.inflateMember(buf, size).catch(() => undefined);
+        if (raw !== undefined && raw.length === size) return { ok: true, header, raw, length };
+      }
       const d = decodeMember(buf, 0, header, this.codec);
       return typeof d === "string"
         ? { ok: false, reason: d, length, header }

@@ -45,9 +45,14 @@ export function encodeHeader(bodyLength: number, count: number, timeMs: number):
 
 /** Builds the 8-byte trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
 export function encodeTrailer(raw: Uint8Array): Buffer {
+  return trailerOf(crc32(raw), raw.length);
+}
+
+/** The 8-byte trailer from a CRC-32 already computed and the uncompressed length. */
+export function trailerOf(crc: number, length: number): Buffer {
   const t = Buffer.allocUnsafe(TRAILER_BYTES);
-  t.writeUInt32LE(crc32(raw) >>> 0, 0);
-  t.writeUInt32LE(raw.length >>> 0, 4);
+  t.writeUInt32LE(crc >>> 0, 0);
+  t.writeUInt32LE(length >>> 0, 4);
   return t;
 }
 
@@ -98,7 +103,7 @@ export function parseHeader(buf: Uint8Array, pos: number): MemberHeader | "short
   return { headerLength: p - pos, mtimeMs: exactMs, bodyLength, count };
 }
 
-function readU32(buf: Uint8Array, p: number): number {
+export function readU32(buf: Uint8Array, p: number): number {
   return (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) + buf[p + 3]! * 0x1000000;
 }
 

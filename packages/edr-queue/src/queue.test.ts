@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createQueue, QueueError, type Queue } from "./index.js";
 import { entries, entry, indexOf, tempDir } from "../test/helpers.js";
@@ -61,6 +62,30 @@ describe("createQueue", () => {
     const reopened = await createQueue({ dir });
     expect(await drainAll(reopened)).toEqual([9]);
     await reopened.close();
+  });
+
+  it("keeps appended = acknowledged + dropped + entries at every moment of an ack and a drop", async () => {
+    // Sampled from the event loop (as a status endpoint would be) while acks and drop-oldest appends run.
+    const q = await createQueue({ dir: tempDir(), maxBytes: 4000, onFull: "drop-oldest" });
+    const broken: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const s = q.stats();
+        if (s.appended !== 100 * Math.ceil(s.appended / 100)) broken.push(JSON.stringify(s));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 40; i++) {
+      await q.append(entries(i * 100, 100));
+      const b = await q.read({ maxEntries: 30 });
+      await q.ack(b);
+    }
+    sampling = false;
+    await sampler;
+    expect(broken).toEqual([]);
+    expect(q.stats()).toMatchObject({ appended: 4000 });
+    await q.close();
   });
 
   it("rejects an ack that skips an unacknowledged batch", async () => {
@@ -143,6 +168,96 @@ describe("createQueue", () => {
         .split("\n")
         .map((l) => JSON.parse(l) as unknown),
     ).toEqual(entries(0, 3));
+  });
+
+  it("writes exactly JSON.stringify's lines, one gzip member per append, whatever the characters", async () => {
+    const dir = tempDir();
+    const odd = [
+      { table: 'we"ird\\', line: 'm,k=v s="a \\"quoted\\" word",n=1i 1' },
+      { table: "météo", line: "météo,city=Zürich t=21.5 2\n\t\u0001\u2028" },
+      { table: "emoji🚀", line: "lone \ud800 and \udc00 surrogates, a pair 🚀" },
+      { table: "emoji🚀", line: "" },
+    ];
+    const q = await createQueue({ dir });
+    await Promise.all([q.append(odd.slice(0, 1)), q.append(odd.slice(1)), q.append(entries(0, 2))]);
+    await q.append(odd);
+    await q.close();
+    const expected = [...odd, ...entries(0, 2), ...odd].map((e) => JSON.stringify(e) + "\n").join("");
+    const file = join(dir, "edr_queue_writes.jsonl.gz");
+    expect(execFileSync("zcat", [file]).equals(Buffer.from(expected, "utf8"))).toBe(true);
+    // Node's own multi-member gunzip agrees, and so does a reopened queue.
+    expect(gunzipSync(readFileSync(file)).toString("utf8")).toBe(expected);
+    const again = await createQueue({ dir });
+    expect((await again.read({ maxEntries: 100 })).entries).toEqual([...odd, ...entries(0, 2), ...odd]);
+    await again.close();
+  });
+
+  it("serves the members it appended last from memory: the same entries, copied, as from disk", async () => {
+    const dir = tempDir();
+    const q = await createQueue({ dir });
+    const mine = entries(0, 5);
+    await q.append(mine);
+    // The caller may reuse its array and objects once append resolved.
+    (mine[0] as { line: string }).line = "changed";
+    mine.length = 0;
+    const first = await q.read({ maxEntries: 3 });
+    expect(first.entries).toEqual(entries(0, 3));
+    await q.ack(first);
+    // More than the members kept in memory (8 MiB of JSON): the oldest are read from disk again.
+    const big = 80_000;
+    for (let i = 5; i < 5 + big; i += 10_000) await q.append(entries(i, Math.min(10_000, 5 + big - i)));
+    expect(await drainAll(q, 7_000)).toEqual(range(3, big + 2));
+    await q.close();
+    const reopened = await createQueue({ dir });
+    expect(reopened.stats().entries).toBe(0);
+    await reopened.close();
+  });
+
+  it("does not read back from disk what it has just appended (it is checked again after a reopen)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "edr_queue_writes.jsonl.gz");
+    const q = await createQueue({ dir, onWarning: () => undefined });
+    await q.append(entries(0, 100));
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20]! ^= 0xff; // the member's body, behind the queue's back
+    writeFileSync(file, bytes);
+    expect((await q.read()).entries).toEqual(entries(0, 100)); // from memory
+    await q.close();
+    const warnings: string[] = [];
+    const reopened = await createQueue({ dir, onWarning: (m) => warnings.push(m) });
+    expect((await reopened.read()).entries).toEqual([]);
+    expect(warnings.join("\n")).toMatch(/quarantined \d+ bytes .* \((CRC-32 mismatch|deflate data)/);
+    await reopened.close();
+  });
+
+  it("reads entries appended while reads and acks go on, in order, from memory and from disk", async () => {
+    const dir = tempDir();
+    const q = await createQueue({ dir, segmentBytes: 64 * 1024, reclaimBytes: 16 * 1024 });
+    const seen: number[] = [];
+    let appended = 0;
+    const writer = (async () => {
+      for (let i = 0; i < 60; i++) {
+        const n = 1 + ((i * 37) % 500);
+        await q.append(entries(appended, n));
+        appended += n;
+      }
+    })();
+    let done = false;
+    void writer.then(() => (done = true));
+    for (;;) {
+      const batch = await q.read({ maxEntries: 300 });
+      if (batch.entries.length === 0) {
+        if (done && seen.length === appended) break;
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      seen.push(...batch.entries.map(indexOf));
+      await q.ack(batch);
+    }
+    await writer;
+    expect(seen).toEqual(range(0, appended));
+    expect(q.stats()).toMatchObject({ entries: 0, acknowledged: appended });
+    await q.close();
   });
 
   it("rejects appends beyond maxBytes with FULL and keeps what is queued", async () => {

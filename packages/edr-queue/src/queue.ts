@@ -1,9 +1,10 @@
-import { resolveCodec, type Codec } from "./codec.js";
+import { crc32 } from "node:zlib";
+import { offThreadOf, resolveCodec, type Codec, type OffThreadCodec } from "./codec.js";
 import type { CursorFile, CursorState, Position } from "./cursor-file.js";
-import { parseEntries, serializeEntries, type QueueEntry } from "./entries.js";
+import { parseEntries, serializeEntries, type ByteStore, type QueueEntry } from "./entries.js";
 import { QueueError } from "./errors.js";
 import { errnoCode, fsyncDir, writeFully } from "./fs-util.js";
-import { encodeHeader, encodeTrailer } from "./member.js";
+import { encodeHeader, trailerOf } from "./member.js";
 import { countEntries, MemberReader } from "./member-reader.js";
 import type { ResolvedOptions } from "./options.js";
 import { quarantineBytes } from "./quarantine.js";
@@ -11,12 +12,23 @@ import { comparePositions, SegmentSet } from "./segment-set.js";
 import type { QueuePaths, Segment } from "./segments.js";
 import type { QueueBatch, QueueBatchSpan, Queue, QueueStats } from "./types.js";
 
-/** A group commit stops adding appends at this much JSON text (bounds one member's size in memory). */
-const MAX_GROUP_CHARS = 8 * 1024 * 1024;
+/** A group commit stops adding appends at this many bytes of JSON (bounds one member's size in memory). */
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+/** Serialization buffers kept for reuse between appends, and the largest one kept. */
+const SPARE_STORES = 2;
+const MAX_SPARE_STORE_BYTES = 4 * 1024 * 1024;
+/**
+ * The members this process appended last are kept decoded, up to this many bytes of their JSON, so that
+ * a reader keeping up with the writer gets them without inflating and parsing them again.
+ */
+const RECENT_BYTES = 8 * 1024 * 1024;
 
 interface PendingAppend {
-  readonly text: string;
-  readonly count: number;
+  /** The JSON lines, a view of `store.buf`. */
+  readonly raw: Buffer;
+  readonly store: ByteStore;
+  /** Copies of the appended entries, for the recent members. */
+  readonly entries: QueueEntry[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -44,6 +56,7 @@ export interface OpenedState {
 /** The queue behind {@link Queue}. One writer loop appends; reads, acks and drops share one lock. */
 export class DiskQueue implements Queue {
   private readonly codec: Codec;
+  private readonly offThread: OffThreadCodec | undefined;
   private readonly reader: MemberReader;
   private readonly paths: QueuePaths;
   private readonly opts: ResolvedOptions;
@@ -54,6 +67,10 @@ export class DiskQueue implements Queue {
   private entries: number;
   private oldestMs: number | undefined;
   private cache: CachedMember | undefined;
+  /** Members appended by this process, decoded, oldest first ("seq:offset"), at most RECENT_BYTES. */
+  private readonly recent = new Map<string, CachedMember>();
+  private recentBytes = 0;
+  private readonly spareStores: ByteStore[] = [];
   /** Unreadable members already quarantined ("seq:offset" -> length): skipped, not quarantined again. */
   private readonly skipped = new Map<string, number>();
   private pending: PendingAppend[] = [];
@@ -69,6 +86,7 @@ export class DiskQueue implements Queue {
     this.paths = state.paths;
     this.opts = state.options;
     this.codec = resolveCodec(state.options.codec);
+    this.offThread = offThreadOf(this.codec);
     this.reader = new MemberReader(this.codec);
     this.files = new SegmentSet(state.paths, state.segments);
     this.cursorFile = state.cursorFile;
@@ -102,14 +120,17 @@ export class DiskQueue implements Queue {
       throw new QueueError("INVALID_ARGUMENT", `append: expected an array of entries, got ${typeof entries}`);
     }
     if (entries.length === 0) return;
-    let text: string;
+    const store = this.spareStores.pop() ?? { buf: Buffer.alloc(0) };
+    const copies: QueueEntry[] = new Array<QueueEntry>(entries.length);
+    let raw: Buffer;
     try {
-      text = serializeEntries(entries);
+      raw = serializeEntries(entries, store, copies);
     } catch (error) {
+      this.spareStores.push(store);
       throw new QueueError("INVALID_ARGUMENT", (error as Error).message.replace("[edr-queue] ", ""));
     }
     await new Promise<void>((resolve, reject) => {
-      this.pending.push({ text, count: entries.length, resolve, reject });
+      this.pending.push({ raw, store, entries: copies, resolve, reject });
       this.kick();
     });
   }
@@ -132,22 +153,32 @@ export class DiskQueue implements Queue {
       }
       // Group commit: every append waiting now becomes one member and shares one fsync.
       let take = 0;
-      let chars = 0;
-      while (take < this.pending.length && (take === 0 || chars < MAX_GROUP_CHARS)) {
-        chars += this.pending[take]!.text.length;
+      let bytes = 0;
+      while (take < this.pending.length && (take === 0 || bytes < MAX_GROUP_BYTES)) {
+        bytes += this.pending[take]!.raw.length;
         take++;
       }
       const group = this.pending.splice(0, take);
       await this.writeGroup(group);
+      // The group's bytes are written (or refused): their buffers can take the next appends.
+      for (const g of group) {
+        if (this.spareStores.length < SPARE_STORES && g.store.buf.length <= MAX_SPARE_STORE_BYTES) {
+          this.spareStores.push(g.store);
+        }
+      }
     }
   }
 
   private async writeGroup(group: PendingAppend[]): Promise<void> {
     try {
-      await this.writeMember(
-        group.length === 1 ? group[0]!.text : group.map((g) => g.text).join(""),
-        sum(group),
-      );
+      if (group.length === 1) {
+        await this.writeMember(group[0]!.raw, group[0]!.entries);
+      } else {
+        await this.writeMember(
+          Buffer.concat(group.map((g) => g.raw)),
+          group.flatMap((g) => g.entries),
+        );
+      }
       for (const g of group) g.resolve();
     } catch (error) {
       if (group.length > 1 && error instanceof QueueError && error.code === "FULL") {
@@ -159,12 +190,30 @@ export class DiskQueue implements Queue {
     }
   }
 
-  private async writeMember(text: string, count: number): Promise<void> {
-    const raw = Buffer.from(text, "utf8");
-    const body = this.codec.deflateRaw(raw);
+  private async writeMember(raw: Buffer, entries: QueueEntry[]): Promise<void> {
+    const count = entries.length;
+    let body: Uint8Array;
+    let crc: number;
+    if (this.offThread) {
+      // Compressed (and its CRC computed) on the thread pool: the main thread serves the caller meanwhile.
+      try {
+        ({ body, crc } = await this.offThread.compress(raw));
+      } catch (error) {
+        throw new QueueError(
+          "IO",
+          `append: compressing failed (${String(error)}); this append was not queued`,
+          {
+            cause: error,
+          },
+        );
+      }
+    } else {
+      body = this.codec.deflateRaw(raw);
+      crc = crc32(raw);
+    }
     const now = Date.now();
     const header = encodeHeader(body.length, count, now);
-    const trailer = encodeTrailer(raw);
+    const trailer = trailerOf(crc, raw.length);
     const length = header.length + body.length + trailer.length;
     if (this.files.bytesFrom(this.cursor.pos) + length > this.opts.maxBytes) await this.makeRoom(length);
     const head = await this.headFor(length);
@@ -182,9 +231,32 @@ export class DiskQueue implements Queue {
       );
     }
     if (this.opts.fsync === "batch") this.dirty = true;
+    this.remember({ seg: head, offset: head.size, entries, length, rawLength: raw.length });
     head.size += length;
     if (this.entries === 0 && this.oldestMs === undefined) this.oldestMs = now;
     this.entries += count;
+  }
+
+  /** Keeps a member just written, decoded, for a reader that keeps up; the oldest go first. */
+  private remember(m: CachedMember): void {
+    if (m.rawLength > RECENT_BYTES) return;
+    this.recent.set(`${m.seg.seq}:${m.offset}`, m);
+    this.recentBytes += m.rawLength;
+    for (const [key, old] of this.recent) {
+      if (this.recentBytes <= RECENT_BYTES) break;
+      this.recent.delete(key);
+      this.recentBytes -= old.rawLength;
+    }
+  }
+
+  /** Forgets the recent members behind the acknowledged position (they are never read again). */
+  private forgetAcknowledged(): void {
+    const pos = this.cursor.pos;
+    for (const [key, m] of this.recent) {
+      if (m.seg.seq > pos.seq || (m.seg.seq === pos.seq && m.offset + m.length > pos.offset)) break;
+      this.recent.delete(key);
+      this.recentBytes -= m.rawLength;
+    }
   }
 
   private async headFor(length: number): Promise<Segment> {
@@ -213,7 +285,7 @@ export class DiskQueue implements Queue {
     await this.exclusive(async () => {
       let pos = this.files.normalize(this.cursor.pos);
       let dropped = 0;
-      while (this.files.bytesFrom(this.cursor.pos) + length > this.opts.maxBytes) {
+      while (this.files.bytesFrom(pos) + length > this.opts.maxBytes) {
         const seg = this.files.get(pos.seq)!;
         if (pos.offset >= seg.size) break;
         const m = await this.reader.member(seg, pos.offset, false);
@@ -224,10 +296,9 @@ export class DiskQueue implements Queue {
           offset: m.length === undefined ? seg.size : pos.offset + m.length,
           index: 0,
         });
-        this.cursor = { ...this.cursor, pos };
       }
-      this.entries -= dropped;
-      await this.persist({ dropped: this.cursor.dropped + dropped });
+      // The cursor moves (and the count with it) only once the new cursor is durable.
+      await this.persist({ pos, dropped: this.cursor.dropped + dropped }, dropped);
       if (comparePositions(this.readPos, pos) < 0) this.readPos = pos;
       await this.afterAdvance();
     });
@@ -324,6 +395,11 @@ export class DiskQueue implements Queue {
   private async decodedAt(seg: Segment, offset: number): Promise<CachedMember | undefined> {
     const c = this.cache;
     if (c && c.seg === seg && c.offset === offset) return c;
+    const recent = this.recent.get(`${seg.seq}:${offset}`);
+    if (recent !== undefined && recent.seg === seg) {
+      this.cache = recent;
+      return recent;
+    }
     const known = this.skipped.get(`${seg.seq}:${offset}`);
     if (known !== undefined) {
       this.readPos = this.files.normalize({ seq: seg.seq, offset: offset + known, index: 0 });
@@ -395,9 +471,9 @@ export class DiskQueue implements Queue {
         );
       }
       const n = comparePositions(start, cur) === 0 ? batch.entries.length : await this.countBetween(cur, end);
-      this.entries -= n;
-      this.cursor = { ...this.cursor, pos: end };
-      await this.persist({ acknowledged: this.cursor.acknowledged + n });
+      // The count moves with the durable cursor (see persist): `appended = acknowledged + dropped + entries`
+      // holds at every moment, and a cursor write that fails acknowledges nothing.
+      await this.persist({ pos: end, acknowledged: this.cursor.acknowledged + n }, n);
       if (this.opts.fsync === "batch") this.dirty = true;
       if (comparePositions(this.readPos, end) < 0) this.readPos = end;
       await this.afterAdvance();
@@ -430,19 +506,25 @@ export class DiskQueue implements Queue {
   }
 
   /** Writes the cursor (next generation) with the given counter changes. */
-  private async persist(change: Partial<CursorState>): Promise<void> {
+  /**
+   * Writes the cursor with `change` and then, in the same synchronous step, takes `gone` entries off the
+   * count: stats() sees both or neither, and a write that fails changes nothing.
+   */
+  private async persist(change: Partial<CursorState>, gone = 0): Promise<void> {
     const next: CursorState = {
       ...this.cursor,
       ...change,
-      pos: this.files.normalize(this.cursor.pos),
+      pos: this.files.normalize(change.pos ?? this.cursor.pos),
       gen: this.cursor.gen + 1,
     };
     await this.cursorFile.write(next);
     this.cursor = next;
+    this.entries -= gone;
   }
 
   /** After the durable cursor moved: delete sealed segments behind it, refresh the oldest entry's time. */
   private async afterAdvance(): Promise<void> {
+    this.forgetAcknowledged();
     if ((await this.files.deleteBefore(this.cursor.pos.seq)) > 0) {
       if (this.cache && this.cache.seg.seq < this.cursor.pos.seq) this.cache = undefined;
       this.reader.reset();
@@ -485,18 +567,15 @@ export class DiskQueue implements Queue {
         await this.files.head.fh.datasync().catch(() => undefined);
         await this.cursorFile.sync().catch(() => undefined);
       }
+      this.recent.clear();
+      this.recentBytes = 0;
+      this.cache = undefined;
       await this.files.closeAll();
       await this.cursorFile.close().catch(() => undefined);
       await this.releaseLock();
     })();
     return this.closing;
   }
-}
-
-function sum(group: readonly PendingAppend[]): number {
-  let n = 0;
-  for (const g of group) n += g.count;
-  return n;
 }
 
 function show(p: Position): string {
