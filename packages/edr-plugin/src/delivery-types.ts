@@ -91,6 +91,12 @@ export interface Delivery {
   /** The sink's halt reason while the remote refuses every write. */
   readonly halted: string | undefined;
   readonly counters: DeliveryCounters;
+  /**
+   * Lines delivered and dead-lettered as the queue's count sees them: `counters` plus the batch whose
+   * acknowledgement the queue has already counted (its entries are gone from `stats().entries`) while the
+   * pass has not yet added it. A status built from this and the queue's stats always reconciles.
+   */
+  settled(): { delivered: number; deadLettered: number };
   /** Waits for the running pass. */
   idle(): Promise<void>;
 }

@@ -72,6 +72,9 @@ class QueueDelivery implements Delivery {
     lastNotDeliveredMs: undefined,
     lastReason: undefined,
   };
+  /** The batch being acknowledged: see {@link settled}. */
+  private acking:
+    { acknowledgedBefore: number; lines: number; delivered: number; letters: number } | undefined;
   private readonly open: OpenBatch[] = [];
   private pending: PendingLine[] = [];
   private waitUntil: number | undefined;
@@ -92,6 +95,17 @@ class QueueDelivery implements Delivery {
     // Reading starts at the oldest unacknowledged entry, whose lifetime ordinal is the count before it.
     const stats = options.queue.stats();
     this.nextOrdinal = stats.acknowledged + stats.dropped;
+  }
+
+  settled(): { delivered: number; deadLettered: number } {
+    const { delivered, deadLettered } = this.counters;
+    const a = this.acking;
+    // The queue takes the entries off its count in the step that makes the ack durable, which comes before
+    // the pass resumes: in between, count the batch as settled, as the queue already does.
+    if (a !== undefined && this.options.queue.stats().acknowledged >= a.acknowledgedBefore + a.lines) {
+      return { delivered: delivered + a.delivered, deadLettered: deadLettered + a.letters };
+    }
+    return { delivered, deadLettered };
   }
 
   get pendingLines(): number {
@@ -333,10 +347,16 @@ class QueueDelivery implements Delivery {
       const open = this.open[0]!;
       // Refused lines reach their file (fsynced) before the queue lets go of them.
       if (open.letters.length > 0) await this.options.deadLetters.append(open.letters);
-      await this.options.queue.ack(open.batch);
-      this.open.shift();
       const letters = open.letters.length;
       const delivered = open.batch.entries.length - letters;
+      const acknowledgedBefore = this.options.queue.stats().acknowledged;
+      this.acking = { acknowledgedBefore, lines: open.batch.entries.length, delivered, letters };
+      try {
+        await this.options.queue.ack(open.batch);
+      } finally {
+        this.acking = undefined;
+      }
+      this.open.shift();
       this.counters.delivered += delivered;
       this.counters.deadLettered += letters;
       report.delivered += delivered;

@@ -87,14 +87,15 @@ export function createStatusBook(
     snapshot(sources) {
       const stats = sources.queue.stats();
       const counters = sources.delivery.counters;
+      const settled = sources.delivery.settled();
       const { state, reason } = health(sources);
       const watermarks: Record<string, string> = {};
       for (const [name, ns] of sources.watermarks ?? []) watermarks[name] = formatNs(ns);
       const lines = {
         queuedAtStart,
         accepted,
-        delivered: counters.delivered,
-        deadLettered: counters.deadLettered,
+        delivered: settled.delivered,
+        deadLettered: settled.deadLettered,
         queued: stats.entries,
         dropped: stats.dropped,
         refused,
