@@ -112,6 +112,21 @@ describe("bad arguments", () => {
     expectNoTokens(result.stdout, result.stderr);
   });
 
+  it("names a missing --local-db among the other problems, in both modes", async () => {
+    for (const [command, extra] of [
+      ["schedule", ["--trigger-spec", "every:10s"]],
+      ["listen", []],
+    ] as const) {
+      const result = await runEdr(
+        [command, ...extra, "--trigger-arguments", "host=,database=d,window=10x,aggregate_interval=7x"],
+        env(),
+      );
+      expect(result.code, command).toBe(2);
+      expect(result.stderr, command).toMatch(/host: /);
+      expect(result.stderr, command).toMatch(/--local-db: required/);
+    }
+  });
+
   it("refuses an argument given both as a flag and in --trigger-arguments", async () => {
     const result = await runEdr(
       ["schedule", "--once", "--queue-dir", dir, "--trigger-arguments", triggerArguments()],

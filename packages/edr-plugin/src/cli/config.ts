@@ -68,3 +68,17 @@ export function buildConfig(
     throw new ArgsError([...problems, ...error.issues.filter((issue) => !seen.has(issue.message))]);
   }
 }
+
+/**
+ * Whether the local database is named (`--local-db` or `local_database=`), read from the flags and the raw
+ * argument string so it can be checked even when other arguments are wrong and no config was built: every
+ * problem is then listed at once, a missing database among them.
+ */
+export function namesLocalDatabase(
+  text: string | undefined,
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+): boolean {
+  if (typeof flags["local-db"] === "string" && flags["local-db"] !== "") return true;
+  const value = splitTriggerArguments(text ?? "").args["local_database"];
+  return value !== undefined && value.trim() !== "";
+}

@@ -4,7 +4,7 @@ import { createListenServer } from "../listen/listen-server.js";
 import { DEFAULT_FLUSH_INTERVAL_MS, createReplicator } from "../replicator.js";
 import { parseAddress, type Address } from "./address.js";
 import { describeQueue, say, signalPlan, type CommandContext } from "./command.js";
-import { buildConfig } from "./config.js";
+import { buildConfig, namesLocalDatabase } from "./config.js";
 import type { FlagSpec } from "./flags.js";
 import { EXIT_OK } from "./io.js";
 
@@ -58,7 +58,7 @@ export async function listenCommand(context: CommandContext): Promise<number> {
     problems.push("--trigger-arguments: required, the remote to replicate to (host=…,token=…,database=…)");
   const config = context.config(() => buildConfig("writes", text, flags, io.env));
   const database = config?.local.database;
-  if (config !== undefined && database === undefined)
+  if (config !== undefined ? database === undefined : !namesLocalDatabase(text, flags))
     problems.push(
       "--local-db: required, the local database whose writes are replicated (or local_database=)",
     );

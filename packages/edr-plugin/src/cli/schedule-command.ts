@@ -2,7 +2,7 @@ import { statusRoutes } from "../http/routes.js";
 import { startStatusServer, type StatusServer } from "../http/status-server.js";
 import { parseAddress, type Address } from "./address.js";
 import type { ARGUMENT_FLAGS } from "./config.js";
-import { buildConfig } from "./config.js";
+import { buildConfig, namesLocalDatabase } from "./config.js";
 import type { FlagSpec } from "./flags.js";
 import { describeQueue, say, signalPlan, type CommandContext } from "./command.js";
 import { EXIT_FAILURE, EXIT_OK } from "./io.js";
@@ -107,7 +107,11 @@ export async function scheduleCommand(context: CommandContext): Promise<number> 
   const config = context.config(() =>
     buildConfig("scheduled", str(flags["trigger-arguments"]), flags, io.env),
   );
-  if (config !== undefined && config.local.database === undefined)
+  const namesDatabase =
+    config !== undefined
+      ? config.local.database !== undefined
+      : namesLocalDatabase(str(flags["trigger-arguments"]), flags);
+  if (!namesDatabase)
     problems.push("--local-db: required, the local database to copy from (or local_database=)");
   if (problems.length > 0 || config === undefined) return context.usageError();
 
