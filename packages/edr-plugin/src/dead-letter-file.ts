@@ -1,8 +1,8 @@
 // The dead-letter file's format and the file work of its store: letters as JSON lines, a torn tail cut off,
 // counting and streaming letters, rewriting a file atomically.
 import { createReadStream } from "node:fs";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { chmod, mkdir, open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { createInterface } from "node:readline";
 
 import { PluginError } from "./errors.js";
@@ -10,6 +10,8 @@ import { PluginError } from "./errors.js";
 /** Bytes read at a time when scanning the file backwards for its last line, or counting its lines. */
 const CHUNK_BYTES = 64 * 1024;
 export const FILE_MODE = 0o600;
+/** Mode of a directory edr creates for its files (an existing one keeps its mode). */
+export const DIR_MODE = 0o700;
 
 /** One line the remote refused for good, with its reason. */
 export interface DeadLetter {
@@ -64,6 +66,29 @@ export function isLetter(value: unknown): value is DeadLetter {
   const strings = ["line", "table", "reason", "time"].every((key) => typeof v[key] === "string");
   const ordinal = v["ordinal"];
   return strings && Number.isFinite(v["status"]) && Number.isSafeInteger(ordinal) && (ordinal as number) >= 0;
+}
+
+/** Creates `dir` and its missing parents with mode 0700 whatever the umask; an existing directory is left alone. */
+export async function mkdirPrivate(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (first === undefined) return;
+  let created = first;
+  await chmod(created, DIR_MODE);
+  for (const part of relative(first, resolve(dir))
+    .split(sep)
+    .filter((p) => p !== "")) {
+    created = join(created, part);
+    await chmod(created, DIR_MODE);
+  }
+}
+
+/** Sets an existing file that is not 0600 to 0600 (written by an older version, or made wider by hand). */
+export async function restrictExisting(path: string): Promise<void> {
+  try {
+    if (((await stat(path)).mode & 0o777) !== FILE_MODE) await chmod(path, FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
 }
 
 export async function openForAppend(path: string): Promise<FileHandle> {
@@ -233,6 +258,8 @@ export async function rewriteFile(
     result.letters += kept.length;
   };
   try {
+    // Whatever the umask, and a temp file left by a crash keeps its own mode when opened again.
+    await out.chmod(FILE_MODE);
     let batch: DeadLetter[] = [];
     for await (const letter of readLetters(path, bytes)) {
       batch.push(letter);

@@ -1,4 +1,4 @@
-import { mkdir, rename, type FileHandle } from "node:fs/promises";
+import { rename, type FileHandle } from "node:fs/promises";
 
 import { PluginError } from "./errors.js";
 
@@ -12,8 +12,10 @@ import {
   inspectRotated,
   ioError,
   isLetter,
+  mkdirPrivate,
   openForAppend,
   readLetters,
+  restrictExisting,
   rewriteFile,
   serializeLetter,
   syncDirectory,
@@ -102,8 +104,9 @@ export async function createDeadLetterStore(options: DeadLetterStoreOptions): Pr
   const warn = options.onWarning ?? (() => {});
   let file: FileHandle | undefined;
   try {
-    await mkdir(options.dir, { recursive: true, mode: 0o700 });
+    await mkdirPrivate(options.dir);
     file = await openForAppend(path);
+    await restrictExisting(rotatedPath);
     const current = await cutTornTail(file, path, warn);
     const rotated = await inspectRotated(rotatedPath);
     const state: StoreState = {

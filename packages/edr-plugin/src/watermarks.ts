@@ -1,13 +1,13 @@
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
+import { FILE_MODE, mkdirPrivate, restrictExisting } from "./dead-letter-file.js";
 import { syncDirectory } from "./dead-letters.js";
 import { PluginError } from "./errors.js";
 
 /** The version written in (and expected of) the watermark file. */
 export const WATERMARK_FILE_VERSION = 1;
 
-const FILE_MODE = 0o600;
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 
 /** Options of {@link createWatermarkStore}. */
@@ -51,7 +51,8 @@ export async function createWatermarkStore(options: WatermarkStoreOptions): Prom
   const warn = options.onWarning ?? (() => {});
   let text: string | undefined;
   try {
-    await mkdir(options.dir, { recursive: true, mode: 0o700 });
+    await mkdirPrivate(options.dir);
+    await restrictExisting(path);
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT")
@@ -158,6 +159,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   try {
     const file = await open(temp, "w", FILE_MODE);
     try {
+      // Whatever the umask, and a temp file left by a crash keeps its own mode when opened again.
+      await file.chmod(FILE_MODE);
       await file.writeFile(text, "utf8");
       await file.sync();
     } finally {

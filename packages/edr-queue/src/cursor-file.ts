@@ -1,6 +1,6 @@
 import { crc32 } from "node:zlib";
-import { open, rename, type FileHandle } from "node:fs/promises";
-import { fsyncDir, writeFully } from "./fs-util.js";
+import { rename, type FileHandle } from "node:fs/promises";
+import { fsyncDir, openPrivate, writeFully } from "./fs-util.js";
 
 /** Where reading resumes: member at byte `offset` of segment `seq`, after its first `index` entries. */
 export interface Position {
@@ -97,11 +97,11 @@ export class CursorFile {
   ): Promise<{ file: CursorFile; state: CursorState | undefined; created: boolean }> {
     let fh: FileHandle;
     try {
-      fh = await open(path, "r+");
+      fh = await openPrivate(path, "r+");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       const tmp = `${path}.tmp`;
-      const t = await open(tmp, "w");
+      const t = await openPrivate(tmp, "w");
       try {
         await t.write(
           Buffer.concat([encodeSlot(initial), Buffer.alloc(SLOT_BYTES, 0x20)]),
@@ -115,7 +115,7 @@ export class CursorFile {
       }
       await rename(tmp, path);
       await fsyncDir(dir);
-      fh = await open(path, "r+");
+      fh = await openPrivate(path, "r+");
       return { file: new CursorFile(fh, sync), state: undefined, created: true };
     }
     const buf = Buffer.alloc(2 * SLOT_BYTES);

@@ -1,6 +1,6 @@
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { readFile, rename, unlink } from "node:fs/promises";
 import { QueueError } from "./errors.js";
-import { errnoCode } from "./fs-util.js";
+import { errnoCode, openPrivate } from "./fs-util.js";
 
 /**
  * Takes the queue's lock file (created with O_EXCL, holding our pid). A lock whose pid is alive is an
@@ -9,7 +9,7 @@ import { errnoCode } from "./fs-util.js";
 export async function acquireLock(path: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fh = await open(path, "wx");
+      const fh = await openPrivate(path, "wx");
       try {
         await fh.writeFile(`${process.pid}\n`);
         await fh.sync();

@@ -1,8 +1,8 @@
-import { mkdir, open, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { stat, truncate, unlink, type FileHandle } from "node:fs/promises";
 import { resolveCodec } from "./codec.js";
 import { CursorFile, type CursorState, type Position } from "./cursor-file.js";
 import { QueueError } from "./errors.js";
-import { errnoCode, fsyncDir } from "./fs-util.js";
+import { errnoCode, fsyncDir, mkdirPrivate, openPrivate, restrictExisting } from "./fs-util.js";
 import { acquireLock } from "./lock-file.js";
 import { countEntries, MemberReader } from "./member-reader.js";
 import { resolveOptions, type QueueOptions } from "./options.js";
@@ -30,6 +30,7 @@ export async function createQueue(options: QueueOptions): Promise<Queue> {
   const releaseLock = await acquireLock(paths.lock);
   const opened: FileHandle[] = [];
   try {
+    await restrictExisting(paths.quarantine);
     const sealed = await listSealed(opts.dir, opts.name);
     const initial: CursorState = {
       gen: 0,
@@ -57,16 +58,16 @@ export async function createQueue(options: QueueOptions): Promise<Queue> {
     const headSeq = Math.max((live[live.length - 1] ?? 0) + 1, cursor.pos.seq);
     const segments: Segment[] = [];
     for (const seq of live) {
-      const fh = await open(paths.sealed(seq), "r");
+      const fh = await openPrivate(paths.sealed(seq), "r");
       opened.push(fh);
       segments.push({ seq, fh, size: (await fh.stat()).size, sealed: true });
     }
     let headFh: FileHandle;
     try {
-      headFh = await open(paths.head, "r+");
+      headFh = await openPrivate(paths.head, "r+");
     } catch (error) {
       if (errnoCode(error) !== "ENOENT") throw error;
-      headFh = await open(paths.head, "wx+");
+      headFh = await openPrivate(paths.head, "wx+");
       await fsyncDir(opts.dir);
     }
     opened.push(headFh);
@@ -181,7 +182,7 @@ async function prepareDir(dir: string): Promise<void> {
   });
   if (existing && !existing.isDirectory()) throw fail("got a file that is not a directory (ENOTDIR)");
   if (!existing) {
-    await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    await mkdirPrivate(dir).catch((error: unknown) => {
       throw fail(`could not create it: ${(error as Error).message}`, error);
     });
   }

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { openPrivate } from "./fs-util.js";
 import type { MemberReader } from "./member-reader.js";
 import type { Segment } from "./segments.js";
 
@@ -24,7 +24,7 @@ export async function quarantineBytes(
   length: number,
   reason: string,
 ): Promise<QuarantineEvent> {
-  const fh = await open(quarantinePath, "a");
+  const fh = await openPrivate(quarantinePath, "a");
   try {
     const head = `# edr-queue quarantine ${new Date().toISOString()} file=${segmentPath} offset=${offset} bytes=${length} reason=${JSON.stringify(reason)}\n`;
     await fh.write(head);

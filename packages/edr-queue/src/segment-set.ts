@@ -1,6 +1,6 @@
-import { open, rename, unlink } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
 import type { Position } from "./cursor-file.js";
-import { fsyncDir } from "./fs-util.js";
+import { fsyncDir, openPrivate } from "./fs-util.js";
 import type { QueuePaths, Segment } from "./segments.js";
 
 /** Orders two positions (normalize them first: the end of a sealed segment is the next one's start). */
@@ -60,7 +60,7 @@ export class SegmentSet {
     await rename(this.paths.head, this.paths.sealed(old.seq));
     let fh;
     try {
-      fh = await open(this.paths.head, "wx+");
+      fh = await openPrivate(this.paths.head, "wx+");
       await fsyncDir(this.paths.dir);
     } catch (error) {
       await rename(this.paths.sealed(old.seq), this.paths.head);
