@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { PluginError } from "../errors.js";
 import { consoleLogger, type ReplicatorLogger } from "../logger.js";
+import { DiskFullGate } from "./disk-full-gate.js";
 import { errorReply, sendReply, usesV2Errors } from "./error-replies.js";
 import { createLocalTarget, type LocalTarget } from "./local-client.js";
 import {
@@ -93,6 +94,7 @@ class ServerState {
       logger,
       now: options.now,
       maxBodyBytes: options.maxBodyBytes,
+      diskFull: new DiskFullGate(options.now, logger),
       closing: () => this.closing,
       reachability: (message) => this.reachability(message),
     };

@@ -4,6 +4,7 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ReplicatorLogger } from "../logger.js";
+import { diskFullCode, type DiskFullGate } from "./disk-full-gate.js";
 import { errorReply, sendReply, tooLargeReply, type Reply } from "./error-replies.js";
 import { findLineFates, type LineFates, type Resend } from "./line-fates.js";
 import { stampIn, toNanosText } from "./line-times.js";
@@ -30,6 +31,8 @@ export interface WriteContext {
   /** The current time in milliseconds since the epoch, for lines without a timestamp. */
   now: () => number;
   maxBodyBytes: number;
+  /** Refuses writes before they reach the local instance while the disk under the queue is full. */
+  diskFull: DiskFullGate;
   /** Whether the server is closing (answers then ask the client to close the connection). */
   closing(): boolean;
   /** The local instance could not be reached (message for the log), or (undefined) it answered. */
@@ -56,7 +59,35 @@ export async function handleWrite(
     const message = `edr listen: not accepting writes for now: ${refusal.reason}; retry after ${refusal.retryAfterSeconds} s`;
     return reply(errorReply(v2, 503, message, refusal.retryAfterSeconds));
   }
+  const admission = ctx.diskFull.admit();
+  if (!admission.pass) {
+    const message = `edr listen: not accepting writes for now: ${admission.reason}; retry after ${admission.retryAfterSeconds} s`;
+    return reply(errorReply(v2, 503, message, admission.retryAfterSeconds));
+  }
+  let settled: "queued" | "disk-full" | "unknown" = "unknown";
+  let code: string | undefined;
+  try {
+    return await forwardAndQueue(req, res, api, params, ctx, (outcome, errorCode) => {
+      settled = outcome;
+      code = errorCode;
+    });
+  } finally {
+    ctx.diskFull.settle(admission, settled, code);
+  }
+}
 
+/** The rest of {@link handleWrite}, once the write may go to the local instance; `queued` says how queueing went. */
+async function forwardAndQueue(
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: WriteApi,
+  params: WriteParams,
+  ctx: WriteContext,
+  queued: (outcome: "queued" | "disk-full", code?: string) => void,
+): Promise<void> {
+  const v2 = api === "v2";
+  const reply = (answer: Reply): void => sendReply(res, answer, ctx.closing());
+  const unit = params.unit!;
   const body = await readWriteBody(req, ctx.maxBodyBytes);
   if (isRefusal(body)) {
     return reply(
@@ -138,8 +169,11 @@ export async function handleWrite(
       );
     }
     try {
-      await ctx.intake.accept(batch.lines);
+      const kept = await ctx.intake.accept(batch.lines);
+      if (kept > 0) queued("queued");
     } catch (error) {
+      const full = diskFullCode(error);
+      if (full !== undefined) queued("disk-full", full);
       const reason = error instanceof Error ? error.message : String(error);
       ctx.logger.error(
         `[edr listen] ${pathname}: ${batch.lines.length} lines stored by the local instance are not queued for the remote: ${reason}; the client is told to retry`,
