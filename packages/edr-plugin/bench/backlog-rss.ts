@@ -88,24 +88,30 @@ export async function drainBreakdown(
 /**
  * Runs `edr queue drain` on a copy of the queue in `backlogDir` (or on an empty queue when undefined), sending
  * to `remote`, with `extraArguments` appended to the trigger arguments (`batch_bytes=…`); samples its memory.
+ * `bin`: a built `edr` to run instead of the source.
  */
 export async function drainWithMemory(
   backlogDir: string | undefined,
   remote: ServerProcess,
   extraArguments = "",
+  bin?: string,
 ): Promise<DrainMemory> {
   await remote.call({ op: "reset" });
   const dir = await copyBacklog(backlogDir);
   try {
     const started = performance.now();
-    const edr = startEdr([
-      "queue",
-      "drain",
-      "--trigger-arguments",
-      `host=${remote.url},database=${REMOTE_DB}${extraArguments}`,
-      "--queue-dir",
-      dir,
-    ]);
+    const edr = startEdr(
+      [
+        "queue",
+        "drain",
+        "--trigger-arguments",
+        `host=${remote.url},database=${REMOTE_DB}${extraArguments}`,
+        "--queue-dir",
+        dir,
+      ],
+      undefined,
+      bin,
+    );
     let peakKb = 0;
     let hwmKb = 0;
     while (!edr.ended()) {

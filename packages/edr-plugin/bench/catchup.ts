@@ -20,9 +20,10 @@
 //   retry pause included), over the ingest rate: the recovery a user sees.
 // Then the ingest stops and the run checks that the remote gets every line acknowledged.
 //
-// Peak memory (backlog-rss.ts): `edr queue drain` sending a queue of BACKLOG lines (default 5,000,000) built
-// with edr-queue directly: e2e.peak_rss_mb (largest VmRSS sampled every 100 ms, the most of EDR_BENCH_RSS_RUNS
-// // drains; target under 200 MB) and e2e.peak_vmhwm_mb, beside the same command draining an empty queue
+// Peak memory (backlog-rss.ts): `edr queue drain`, as a user's install runs it (packed, installed with npm,
+// plain node: installed-edr.ts), sending a queue of BACKLOG lines (default 5,000,000) built with edr-queue
+// directly: e2e.peak_rss_mb (largest VmRSS sampled every 100 ms, the most of EDR_BENCH_RSS_RUNS
+// drains; target under 200 MB) and e2e.peak_vmhwm_mb, beside the same command draining an empty queue
 // (e2e.peak_rss_floor_mb); and the drain's rate, e2e.backlog_drain_lines_per_s.
 //
 // Settings (environment): EDR_BENCH_CATCHUP_RUNS (1: a run takes about 20 s; run the bench twice for a second
@@ -38,6 +39,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBacklog, drainBreakdown, drainWithMemory } from "./backlog-rss.js";
 import { emit } from "./emit.js";
+import { installEdr } from "./installed-edr.js";
 import { startListen, undelivered, type ListenKind } from "./edr-process.js";
 import { startSteadyIngest } from "./onwrite-clients.js";
 import { LOCAL_TOKEN, REMOTE_TOKEN } from "./onwrite-data.js";
@@ -49,6 +51,8 @@ const OUTAGE_S = Number(process.env.EDR_BENCH_CATCHUP_OUTAGE_S ?? 10);
 const RSS_RUNS = Number(process.env.EDR_BENCH_RSS_RUNS ?? 2);
 const BACKLOG = Number(process.env.EDR_BENCH_BACKLOG ?? 5_000_000);
 const RSS_ARGS = process.env.EDR_BENCH_RSS_ARGS ?? "";
+/** The memory drains run the installed command (installed-edr.ts), or EDR_BENCH_EDR_BIN when set. */
+const INSTALLED_BIN = process.env.EDR_BENCH_EDR_BIN || undefined;
 /** `1` (or `gc`, with the live heap): also drain in drain-child.ts and log what the memory is made of. */
 const RSS_BREAKDOWN = process.env.EDR_BENCH_RSS_BREAKDOWN;
 /** Experiments: `edr listen --flush-interval` (default the command's 1s), and stopping the ingest at the return. */
@@ -141,14 +145,18 @@ async function finish(
 
 /** Builds the backlog, prints the memory figures, removes the backlog. */
 async function measureBacklogMemory(remote: ServerProcess): Promise<void> {
+  const installing = performance.now();
+  const installed = INSTALLED_BIN === undefined ? await installEdr() : undefined;
+  const bin = INSTALLED_BIN ?? installed!.bin;
+  log(`edr installed from packed tarballs in ${((performance.now() - installing) / 1000).toFixed(1)} s`);
   const building = performance.now();
   const backlogDir = await buildBacklog(BACKLOG);
   try {
     log(`built a backlog of ${BACKLOG} lines in ${((performance.now() - building) / 1000).toFixed(1)} s`);
-    const floor = await drainWithMemory(undefined, remote, RSS_ARGS);
+    const floor = await drainWithMemory(undefined, remote, RSS_ARGS, bin);
     const peak = { peakRssMb: 0, hwmMb: 0, seconds: Infinity };
     for (let run = 0; run < RSS_RUNS; run++) {
-      const drained = await drainWithMemory(backlogDir, remote, RSS_ARGS);
+      const drained = await drainWithMemory(backlogDir, remote, RSS_ARGS, bin);
       if (drained.delivered !== BACKLOG)
         throw new Error(`edr queue drain delivered ${drained.delivered} of ${BACKLOG}`);
       log(
@@ -170,6 +178,7 @@ async function measureBacklogMemory(remote: ServerProcess): Promise<void> {
     }
   } finally {
     await rm(backlogDir, { recursive: true, force: true });
+    await installed?.dispose();
   }
 }
 

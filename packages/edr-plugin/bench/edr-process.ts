@@ -53,13 +53,16 @@ export interface ListenProcess extends EdrProcess {
 export type ListenKind =
   "cli" | "child-always" | "child-never" | "child-keep-delivery" | "child-single-queue";
 
-/** Starts `edr <args>` from source with the remote's token in the environment, nothing else of ours. */
-export function startEdr(args: readonly string[], script = MAIN): EdrProcess {
+/**
+ * Starts `edr <args>` from source (or the built `bin`) with the remote's token in the environment, nothing
+ * else of ours.
+ */
+export function startEdr(args: readonly string[], script = MAIN, bin = EDR_BIN): EdrProcess {
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,
     [
       ...(PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`]),
-      ...(script === MAIN && EDR_BIN !== undefined ? [EDR_BIN] : ["--import", "tsx", script]),
+      ...(script === MAIN && bin !== undefined ? [bin] : ["--import", "tsx", script]),
       ...args,
     ],
     {

@@ -26,6 +26,10 @@ import { copyScheduledWindows } from "./scheduled-call.js";
 import { sleep } from "./sleep.js";
 
 /** Default flush interval of on-write mode: 1 s, like the engine's WAL flush. */
+/** Bytes of line protocol unanswered per lane of the sink, and at least in all (see the delivery below). */
+const UNANSWERED_BYTES_PER_LANE = 2 * 1024 * 1024;
+const MIN_UNANSWERED_BYTES = 8 * 1024 * 1024;
+
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 
 /**
@@ -68,9 +72,15 @@ class ConfiguredReplicator implements Replicator {
       queue,
       sink,
       deadLetters,
-      // The sink's advice: about 2 x maxInFlight x batchLines lines unanswered keep every lane full.
+      // The sink's advice: about 2 x maxInFlight x batchLines lines unanswered keep every lane full. In bytes
+      // no more than a few reads per lane: lines in flight outlive the young generation, so every byte held
+      // here is old-space garbage later (the default 48 MiB made a backlog drain peak at ~500 MB RSS, 8 MiB
+      // at ~250 MB, at the same speed: see the catch-up bench).
       maxUnansweredLines: 2 * remote.maxInFlight * remote.batchLines,
-      maxUnansweredBytes: 2 * remote.maxInFlight * remote.batchBytes,
+      maxUnansweredBytes: Math.min(
+        2 * remote.maxInFlight * remote.batchBytes,
+        Math.max(UNANSWERED_BYTES_PER_LANE * remote.maxInFlight, MIN_UNANSWERED_BYTES),
+      ),
       readEntries: Math.min(remote.batchLines, 10_000),
       now: parts.now,
     });
