@@ -35,3 +35,4 @@ export { parsePartialWrite } from "./partial-write.js";
 export type { PartialWriteErrors } from "./partial-write.js";
 export { SinkError } from "./errors.js";
 export type { SinkErrorCode } from "./errors.js";
+export { redactToken, tokenForms } from "./redact.js";

@@ -28,6 +28,7 @@ import { parsePartialWrite } from "./partial-write.js";
 import { decideRetry } from "./retry-policy.js";
 import type { RetryPolicyOptions } from "./retry-policy.js";
 import { SinkTransport } from "./transport.js";
+import { redactToken } from "./redact.js";
 
 /** The smallest `batchBytes` a 413 can teach the sink. */
 const MIN_LEARNED_BATCH_BYTES = 64 * 1024;
@@ -68,10 +69,7 @@ export class PieceSender {
     private readonly onHalt: (outcome: NotDeliveredOutcome, reason: string) => void,
   ) {
     const token = opts.token;
-    this.redact =
-      token === undefined
-        ? (text) => text
-        : (text) => (text.includes(token) ? text.split(token).join("***") : text);
+    this.redact = (text) => redactToken(text, token);
     this.transport = new SinkTransport({ ...opts, token, maxSockets: opts.maxInFlight });
     // The token stays in the transport's headers only: the client gets an empty one.
     this.client = new InfluxDBClient({

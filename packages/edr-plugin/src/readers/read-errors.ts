@@ -1,3 +1,5 @@
+import { redactToken } from "edr-sink";
+
 import { PluginError } from "../errors.js";
 
 /** How much of an error answer's body goes into a message. */
@@ -36,7 +38,7 @@ export function throwIfAborted(
 
 /** `text` with every occurrence of `token` replaced (nothing to do without a token). */
 export function redact(text: string, token: string | undefined): string {
-  return token === undefined || token === "" ? text : text.replaceAll(token, REDACTED);
+  return redactToken(text, token, REDACTED);
 }
 
 /** An error answer's body for a message: trimmed, cut to a readable length. */
