@@ -39,7 +39,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBacklog, drainBreakdown, drainWithMemory } from "./backlog-rss.js";
 import { emit } from "./emit.js";
-import { installEdr } from "./installed-edr.js";
+import { installedEdrBin } from "./installed-edr.js";
 import { startListen, undelivered, type ListenKind } from "./edr-process.js";
 import { startSteadyIngest } from "./onwrite-clients.js";
 import { LOCAL_TOKEN, REMOTE_TOKEN } from "./onwrite-data.js";
@@ -51,8 +51,6 @@ const OUTAGE_S = Number(process.env.EDR_BENCH_CATCHUP_OUTAGE_S ?? 10);
 const RSS_RUNS = Number(process.env.EDR_BENCH_RSS_RUNS ?? 2);
 const BACKLOG = Number(process.env.EDR_BENCH_BACKLOG ?? 5_000_000);
 const RSS_ARGS = process.env.EDR_BENCH_RSS_ARGS ?? "";
-/** The memory drains run the installed command (installed-edr.ts), or EDR_BENCH_EDR_BIN when set. */
-const INSTALLED_BIN = process.env.EDR_BENCH_EDR_BIN || undefined;
 /** `1` (or `gc`, with the live heap): also drain in drain-child.ts and log what the memory is made of. */
 const RSS_BREAKDOWN = process.env.EDR_BENCH_RSS_BREAKDOWN;
 /** Experiments: `edr listen --flush-interval` (default the command's 1s), and stopping the ingest at the return. */
@@ -145,10 +143,7 @@ async function finish(
 
 /** Builds the backlog, prints the memory figures, removes the backlog. */
 async function measureBacklogMemory(remote: ServerProcess): Promise<void> {
-  const installing = performance.now();
-  const installed = INSTALLED_BIN === undefined ? await installEdr() : undefined;
-  const bin = INSTALLED_BIN ?? installed!.bin;
-  log(`edr installed from packed tarballs in ${((performance.now() - installing) / 1000).toFixed(1)} s`);
+  const bin = await installedEdrBin();
   const building = performance.now();
   const backlogDir = await buildBacklog(BACKLOG);
   try {
@@ -178,7 +173,6 @@ async function measureBacklogMemory(remote: ServerProcess): Promise<void> {
     }
   } finally {
     await rm(backlogDir, { recursive: true, force: true });
-    await installed?.dispose();
   }
 }
 

@@ -57,7 +57,12 @@ export type ListenKind =
  * Starts `edr <args>` from source (or the built `bin`) with the remote's token in the environment, nothing
  * else of ours.
  */
-export function startEdr(args: readonly string[], script = MAIN, bin = EDR_BIN): EdrProcess {
+export function startEdr(
+  args: readonly string[],
+  script = MAIN,
+  bin = EDR_BIN,
+  env: Record<string, string> = {},
+): EdrProcess {
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,
     [
@@ -72,6 +77,7 @@ export function startEdr(args: readonly string[], script = MAIN, bin = EDR_BIN):
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "/tmp",
         EDR_REMOTE_TOKEN: REMOTE_TOKEN,
+        ...env,
         ...(NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS }),
       },
     },

@@ -3,6 +3,7 @@
 // node. Source run through tsx costs ~45 MB more at start-up (the compiler and its caches), which would be
 // counted as edr's in a memory figure.
 import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,4 +44,21 @@ export async function installEdr(): Promise<InstalledEdr> {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+let shared: Promise<string> | undefined;
+
+/**
+ * The bin of one install shared by every bench group of this process (EDR_BENCH_EDR_BIN when set), made on
+ * first use and removed when the process exits.
+ */
+export function installedEdrBin(): Promise<string> {
+  const given = process.env.EDR_BENCH_EDR_BIN;
+  if (given) return Promise.resolve(given);
+  shared ??= installEdr().then((installed) => {
+    const dir = join(installed.bin, "..", "..", "..", "..", "..");
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    return installed.bin;
+  });
+  return shared;
 }

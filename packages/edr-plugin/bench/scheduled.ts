@@ -22,6 +22,10 @@
 // The answers replayed are the test server's own bytes, recorded by a first read; the scheduled call straight
 // to the test server, and that first read, are printed once as `plugin.scheduled_testkit_direct_*`.
 //
+// e2e.scheduled_rows_per_s: the same call made by the `edr schedule --once` command as a user's install runs it
+// (packed, installed with npm, plain node; installed-edr.ts), timed from its start to its exit, start-up
+// included; beside it the read alone (e2e.scheduled_over_read_time_ratio).
+//
 // Memory: one more scheduled call in a child process (scheduled-child.ts) whose RSS is sampled every 100 ms:
 // `plugin.scheduled_peak_rss_mb`. It should not grow with the window: compare EDR_BENCH_HOURS=3 and 9.
 //
@@ -43,7 +47,9 @@ import { silentLogger } from "../src/logger.js";
 import { createSqlReader } from "../src/readers/sql-reader.js";
 import { createReplicator } from "../src/replicator.js";
 import { DEFAULT_CHUNK_NS, planRanges } from "../src/windows.js";
+import { startEdr } from "./edr-process.js";
 import { emit } from "./emit.js";
+import { installedEdrBin } from "./installed-edr.js";
 import type { MemoryReport } from "./scheduled-child.js";
 import {
   benchCallTime,
@@ -120,6 +126,43 @@ async function timeScheduled(localUrl: string, remote: ServerProcess, verify = f
 
 function bigints(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
+}
+
+/**
+ * Seconds of `edr schedule --once` over the whole window, the command as installed (installed-edr.ts) in a
+ * child process, from its start to its exit (start-up included), into a fresh queue dir.
+ */
+async function timeCommand(localUrl: string, remote: ServerProcess, bin: string): Promise<number> {
+  await remote.call({ op: "reset" });
+  const dir = await mkdtemp(join(tmpdir(), "edr-plugin-bench-"));
+  try {
+    const started = performance.now();
+    const edr = startEdr(
+      [
+        "schedule",
+        "--once",
+        "--call-time",
+        benchCallTime(HOURS).toISOString(),
+        "--trigger-arguments",
+        `host=${remote.url},database=${REMOTE_DB},local_host=${localUrl},local_database=${LOCAL_DB},` +
+          `queue_dir=${dir},window=${HOURS}h`,
+      ],
+      undefined,
+      bin,
+      { EDR_LOCAL_TOKEN: LOCAL_TOKEN },
+    );
+    const { code } = await edr.exited;
+    const seconds = (performance.now() - started) / 1000;
+    const stored = await remote.call({ op: "points", db: REMOTE_DB });
+    if (code !== 0 || stored !== ROWS) {
+      throw new Error(
+        `edr schedule --once exited ${code}, the remote holds ${String(stored)} of ${ROWS}:\n${edr.log()}`,
+      );
+    }
+    return seconds;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Seconds for the SQL reader to drain the window's ranges, rows discarded. */
@@ -279,10 +322,19 @@ export async function runScheduledBench(): Promise<void> {
     const directScheduled = DIRECT ? await timeScheduled(local.serverUrl, remote) : Number.NaN;
     const directRead = await timeRead(local.url);
 
-    const best = { scheduled: Infinity, read: Infinity, convert: Infinity, queue: Infinity, sink: Infinity };
+    const bin = await installedEdrBin();
+    const best = {
+      scheduled: Infinity,
+      command: Infinity,
+      read: Infinity,
+      convert: Infinity,
+      queue: Infinity,
+      sink: Infinity,
+    };
     for (let run = 0; run < RUNS; run++) {
       best.read = Math.min(best.read, await timeRead(local.url));
       best.scheduled = Math.min(best.scheduled, await timeScheduled(local.url, remote, VERIFY && run === 0));
+      best.command = Math.min(best.command, await timeCommand(local.url, remote, bin));
       const convert = await timeConvert(local.url);
       best.convert = Math.min(best.convert, convert.seconds);
       best.queue = Math.min(best.queue, await timeQueue(convert.lines));
@@ -294,6 +346,8 @@ export async function runScheduledBench(): Promise<void> {
     const stageSum = best.read + best.convert + best.queue + best.sink;
     emit("plugin.scheduled_rows", ROWS, "rows");
     emit("plugin.scheduled_rows_per_s", rate(best.scheduled), "rows/s");
+    emit("e2e.scheduled_rows_per_s", rate(best.command), "rows/s");
+    emit("e2e.scheduled_over_read_time_ratio", best.command / best.read, "x");
     emit("plugin.scheduled_read_rows_per_s", rate(best.read), "rows/s");
     emit("plugin.scheduled_convert_rows_per_s", rate(best.convert), "rows/s");
     emit("plugin.scheduled_queue_rows_per_s", rate(best.queue), "rows/s");
