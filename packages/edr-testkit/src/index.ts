@@ -12,7 +12,14 @@ export {
   type ReceivedRequest,
 } from "./influxdb3-server/server.js";
 /** Fault switches of the test server. */
-export type { FaultSwitches, FailureOptions, FaultTarget } from "./influxdb3-server/faults.js";
+export type {
+  FaultSwitches,
+  FailureOptions,
+  FaultTarget,
+  FaultChooser,
+  FaultRequest,
+  RequestFault,
+} from "./influxdb3-server/faults.js";
 /** The seeded PRNG behind `failFraction`, for replayable randomness in tests. */
 export { mulberry32 } from "./influxdb3-server/faults.js";
 /** The error the test server's API throws, with a `code`. */

@@ -15,6 +15,31 @@ export interface FailureOptions {
   on?: FaultTarget;
 }
 
+/** What `perRequest`'s chooser sees of a request (the server's `ReceivedRequest` is one). */
+export interface FaultRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  /** The body as text, gunzipped. */
+  readonly body: string;
+}
+
+/** One request's fault, as `perRequest`'s chooser returns it. */
+export type RequestFault =
+  /** Answer with this status (and body, Retry-After) instead of handling the request. */
+  | ({ kind: "fail" } & Omit<FailureOptions, "on">)
+  /** Destroy the socket without an answer (nothing stored). */
+  | { kind: "drop" }
+  /** Never answer. */
+  | { kind: "stall" }
+  /** Handle the request (a write is stored), then lose the answer (see `cutNextResponse`). */
+  | { kind: "cut"; afterBytes?: number }
+  /** Handle the request normally, after `ms` (on top of `delay`). */
+  | { kind: "delay"; ms: number };
+
+/** Decides the fault of each request; undefined leaves the request to the other switches. */
+export type FaultChooser = (request: FaultRequest) => RequestFault | undefined;
+
 /** Switches that make the test server misbehave; all can be flipped while it runs. */
 export interface FaultSwitches {
   /** Answer the next `n` matching requests with `options` instead of handling them. */
@@ -39,6 +64,12 @@ export interface FaultSwitches {
   refuse(): Promise<void>;
   /** Listen again on the same port after `refuse()`. */
   accept(): Promise<void>;
+  /**
+   * Call `choose` for every matching request (after its body is read, before every other switch) and apply
+   * the fault it returns: a random mix over many requests, each decided on its own (by the request's body, a
+   * seeded random source…). `undefined` turns it off.
+   */
+  perRequest(choose: FaultChooser | undefined, on?: FaultTarget): void;
   /** Turn every fault off (does not re-open a refused listener: use `accept()`). */
   clear(): void;
 }
@@ -49,7 +80,8 @@ export type FaultAction =
   | { kind: "fail"; status: number; headers: Record<string, string>; body: string }
   | { kind: "drop" }
   | { kind: "stall" }
-  | { kind: "cut"; afterBytes: number | undefined };
+  | { kind: "cut"; afterBytes: number | undefined }
+  | { kind: "delay"; ms: number };
 
 interface Counted {
   remaining: number;
@@ -66,6 +98,7 @@ export class FaultState {
   private drops: Counted[] = [];
   private stalls: Counted[] = [];
   private cuts: (Counted & { afterBytes: number | undefined })[] = [];
+  private chooser: { choose: FaultChooser; on: FaultTarget } | undefined;
 
   failNext(n: number, options: FailureOptions): void {
     checkCount("failNext", n);
@@ -105,7 +138,12 @@ export class FaultState {
     this.cuts.push({ remaining: n, on: options.on ?? "write", afterBytes });
   }
 
+  perRequest(choose: FaultChooser | undefined, on: FaultTarget = "write"): void {
+    this.chooser = choose === undefined ? undefined : { choose, on };
+  }
+
   clear(): void {
+    this.chooser = undefined;
     this.failures = [];
     this.always = undefined;
     this.fraction = undefined;
@@ -120,8 +158,12 @@ export class FaultState {
     return matches(this.delayOn, kind) ? this.delayMs : 0;
   }
 
-  /** Decides (and counts) the fault for one request: stall, drop, cut, then the failures. */
-  take(kind: "write" | "query" | "other"): FaultAction {
+  /** Decides (and counts) the fault for one request: the chooser, stall, drop, cut, then the failures. */
+  take(kind: "write" | "query" | "other", request?: FaultRequest): FaultAction {
+    if (this.chooser !== undefined && request !== undefined && matches(this.chooser.on, kind)) {
+      const chosen = this.chooser.choose(request);
+      if (chosen !== undefined) return requestFault(chosen);
+    }
     if (takeCounted(this.stalls, kind) !== undefined) return { kind: "stall" };
     if (takeCounted(this.drops, kind) !== undefined) return { kind: "drop" };
     const cut = takeCounted(this.cuts, kind);
@@ -147,6 +189,23 @@ function takeCounted<T extends Counted>(list: T[], kind: "write" | "query" | "ot
   const c = list.find((x) => x.remaining > 0 && matches(x.on, kind));
   if (c !== undefined) c.remaining--;
   return c;
+}
+
+function requestFault(fault: RequestFault): FaultAction {
+  switch (fault.kind) {
+    case "fail":
+      return failure(fault);
+    case "drop":
+    case "stall":
+      return { kind: fault.kind };
+    case "cut":
+      if (fault.afterBytes !== undefined) checkCount("perRequest cut afterBytes", fault.afterBytes);
+      return { kind: "cut", afterBytes: fault.afterBytes };
+    case "delay":
+      if (!(fault.ms >= 0))
+        throw new TestServerError("INVALID_ARGUMENT", `perRequest delay: expected ms >= 0, got ${fault.ms}`);
+      return { kind: "delay", ms: fault.ms };
+  }
 }
 
 function failure(options: FailureOptions): FaultAction {

@@ -326,6 +326,61 @@ describe("fault switches", () => {
     expect(await whole.text()).toBe('[{"f":1.0},{"f":2.0}]');
   });
 
+  it("perRequest decides each matching request's fault from the request, before the other switches", async () => {
+    const server = await start();
+    const seen: string[] = [];
+    server.faults.failNext(1, { status: 500 });
+    server.faults.perRequest((request) => {
+      seen.push(request.body);
+      const n = Number(/f=(\d+)/.exec(request.body)?.[1]);
+      if (n === 1) return { kind: "fail", status: 429, retryAfter: 3 };
+      if (n === 2) return { kind: "fail", status: 503, retryAfter: new Date(Date.UTC(2030, 0, 1)) };
+      if (n === 3) return { kind: "drop" };
+      if (n === 4) return { kind: "cut" };
+      if (n === 5) return { kind: "stall" };
+      if (n === 6) return { kind: "delay", ms: 150 };
+      return undefined;
+    });
+    const r1 = await write(server, "m f=1 1");
+    expect(r1.status).toBe(429);
+    expect(r1.headers.get("retry-after")).toBe("3");
+    const r2 = await write(server, "m f=2 2");
+    expect(r2.status).toBe(503);
+    expect(r2.headers.get("retry-after")).toBe("Tue, 01 Jan 2030 00:00:00 GMT");
+    await expect(write(server, "m f=3 3")).rejects.toThrow();
+    await expect(write(server, "m f=4 4")).rejects.toThrow();
+    await expect(
+      call(server, "/api/v3/write_lp?db=d&precision=s", { body: "m f=5 5", timeoutMs: 200 }),
+    ).rejects.toThrow();
+    let t = performance.now();
+    expect((await write(server, "m f=6 6")).status).toBe(204);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(140);
+    // Not chosen: the other switches apply (the failNext set before), then the request is handled.
+    expect((await write(server, "m f=7 7")).status).toBe(500);
+    expect((await write(server, "m f=8 8")).status).toBe(204);
+    expect((await call(server, "/health")).status).toBe(200); // not a write: the chooser is not asked
+    expect(seen).toEqual([
+      "m f=1 1",
+      "m f=2 2",
+      "m f=3 3",
+      "m f=4 4",
+      "m f=5 5",
+      "m f=6 6",
+      "m f=7 7",
+      "m f=8 8",
+    ]);
+    // Stored: the cut write (its answer lost), the delayed one and the last; not the dropped or failed ones.
+    expect(server.points("d").map((p) => p.fields["f"]?.value)).toEqual([4, 6, 8]);
+    server.faults.clear();
+    t = performance.now();
+    expect((await write(server, "m f=6 9")).status).toBe(204);
+    expect(performance.now() - t).toBeLessThan(140);
+    server.faults.perRequest(() => ({ kind: "delay", ms: -1 }));
+    expect((await write(server, "m f=1 10")).status).toBe(500); // a chooser's bad fault: the server's 500
+    server.faults.perRequest(undefined);
+    expect((await write(server, "m f=1 11")).status).toBe(204);
+  });
+
   it("refuse() stops listening and accept() listens again on the same port", async () => {
     const server = await start();
     expect((await write(server)).status).toBe(204);

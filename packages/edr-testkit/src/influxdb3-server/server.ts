@@ -85,9 +85,10 @@ export async function startInfluxDB3Server(
     const method = req.method ?? "GET";
     const { kind, v1 } = classify(url.pathname);
     const body = await readBody(req, maxBytes);
-    requests.push(received(method, url, req.headers, body.ok ? body.bytes : body.raw));
-    const fault = faultState.take(kind);
-    const delayMs = faultState.delayFor(kind);
+    const request = received(method, url, req.headers, body.ok ? body.bytes : body.raw);
+    requests.push(request);
+    const fault = faultState.take(kind, request);
+    const delayMs = faultState.delayFor(kind) + (fault.kind === "delay" ? fault.ms : 0);
     if (delayMs > 0) await sleep(delayMs);
     if (closed) return;
     switch (fault.kind) {
@@ -100,6 +101,7 @@ export async function startInfluxDB3Server(
         send(res, fault);
         return;
       case "cut":
+      case "delay":
       case "none":
         break;
     }
@@ -181,6 +183,7 @@ export async function startInfluxDB3Server(
     dropNextConnection: (n, on) => faultState.dropNextConnection(n, on),
     stall: (n, on) => faultState.stall(n, on),
     cutNextResponse: (n, o) => faultState.cutNextResponse(n, o),
+    perRequest: (choose, on) => faultState.perRequest(choose, on),
     refuse: () => stopListening(),
     accept: async () => {
       if (closed) throw new TestServerError("CLOSED", "accept(): the server is closed");
