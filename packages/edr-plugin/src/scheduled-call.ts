@@ -105,19 +105,29 @@ async function copyRange(
   // A range holds whole buckets (see planRanges), so its buckets are complete when it ends.
   const downsampler = downsampling && createDownsampler(downsampling);
   let queued = 0;
-  for await (const rows of parts.reader.readRows(table, range.startNs, range.endNs, {
-    chunkRows: CHUNK_ROWS,
-  })) {
-    if (downsampler) {
-      const points = converter.toPoints(rows);
-      pipeline.refuseRows(call, table, rows, points.rejected);
-      const added = downsampler.add(points.items);
-      for (const problem of added.problems) pipeline.refuse(call, table, "downsampling", problem);
-    } else {
-      const lines = converter.toLines(rows);
-      pipeline.refuseRows(call, table, rows, lines.rejected);
-      queued += await pipeline.queueLines(call, table, lines.items);
+  // One append in flight while the next chunk is read and converted, so that its fsync (and its compression,
+  // on the thread pool) overlaps the read; each append still starts after the one before it has resolved.
+  let appending: Promise<number> | undefined;
+  try {
+    for await (const rows of parts.reader.readRows(table, range.startNs, range.endNs, {
+      chunkRows: CHUNK_ROWS,
+    })) {
+      if (downsampler) {
+        const points = converter.toPoints(rows);
+        pipeline.refuseRows(call, table, rows, points.rejected);
+        const added = downsampler.add(points.items);
+        for (const problem of added.problems) pipeline.refuse(call, table, "downsampling", problem);
+      } else {
+        const lines = converter.toLines(rows);
+        pipeline.refuseRows(call, table, rows, lines.rejected);
+        if (appending) queued += await appending;
+        appending = pipeline.queueLines(call, table, lines.items);
+      }
     }
+    if (appending) queued += await appending;
+  } finally {
+    // A read that failed with an append in flight: the append ends first (the read's error is the one thrown).
+    await appending?.catch(() => undefined);
   }
   if (downsampler) {
     const out = downsampler.flushAll();
