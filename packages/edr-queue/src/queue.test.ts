@@ -170,6 +170,24 @@ describe("createQueue", () => {
     ).toEqual(entries(0, 3));
   });
 
+  it("compresses small appends on the main thread and large ones on the pool, into the same readable gzip", async () => {
+    // 5 entries (~700 bytes of JSON) stay on the main thread; 5,000 (~650 KB) go to the thread pool.
+    const dir = tempDir();
+    const q = await createQueue({ dir });
+    await q.append(entries(0, 5));
+    await q.append(entries(5, 5_000));
+    await q.append(entries(5_005, 5));
+    await q.close();
+    const expected = entries(0, 5_010)
+      .map((e) => JSON.stringify(e) + "\n")
+      .join("");
+    const file = join(dir, "edr_queue_writes.jsonl.gz");
+    expect(execFileSync("zcat", [file], { maxBuffer: 1 << 24 }).toString("utf8")).toBe(expected);
+    const again = await createQueue({ dir });
+    expect(await drainAll(again)).toEqual(range(0, 5_010));
+    await again.close();
+  });
+
   it("writes exactly JSON.stringify's lines, one gzip member per append, whatever the characters", async () => {
     const dir = tempDir();
     const odd = [

@@ -14,6 +14,12 @@ import type { QueueBatch, QueueBatchSpan, Queue, QueueStats } from "./types.js";
 
 /** A group commit stops adding appends at this many bytes of JSON (bounds one member's size in memory). */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+/**
+ * Appends up to this many bytes of JSON are compressed on the main thread even with zlib: below it the trip to
+ * the thread pool costs more than the work (a 1,000-line append: 1.5x the durable floor, against 1.8-1.9x on
+ * the pool; see BENCHMARKS.md).
+ */
+const MAIN_THREAD_COMPRESS_MAX_BYTES = 256 * 1024;
 /** Serialization buffers kept for reuse between appends, and the largest one kept. */
 const SPARE_STORES = 2;
 const MAX_SPARE_STORE_BYTES = 4 * 1024 * 1024;
@@ -194,7 +200,7 @@ export class DiskQueue implements Queue {
     const count = entries.length;
     let body: Uint8Array;
     let crc: number;
-    if (this.offThread) {
+    if (this.offThread && raw.length > MAIN_THREAD_COMPRESS_MAX_BYTES) {
       // Compressed (and its CRC computed) on the thread pool: the main thread serves the caller meanwhile.
       try {
         ({ body, crc } = await this.offThread.compress(raw));
