@@ -4,7 +4,8 @@
 // (`faults.perRequest`): 429 with Retry-After in seconds or as an HTTP date, 503 with and without it, 500,
 // 413 (only for a body of two lines or more: edr splits it, and no single line is ever too large), a reset
 // connection (nothing stored), an answer lost after the write was stored, a stall (the request times out), a
-// slow answer (50 ms to 1.5 s), and one slower than edr's timeout (stored after edr gave up on it); or none.
+// slow answer (50 ms to 800 ms), and one slower than edr's timeout (stored on arrival, answered after edr gave
+// up on it); or none.
 // Besides the good lines, one writer sends lines the remote refuses for good: a field whose type conflicts
 // with the remote's schema (`odd.v` is an integer there, a string at the local instance), mixed with good
 // lines of the same table, so the remote answers partial writes naming the bad lines.
@@ -87,9 +88,13 @@ const FAULTS: readonly { name: string; share: number; make: (rng: Rng) => Reques
   { name: "stall", share: 0.008, make: () => ({ kind: "stall" }) },
   { name: "slow", share: 0.05, make: (rng) => ({ kind: "delay", ms: rng.between(50, 800) }) },
   {
+    // Stored when it arrives, answered after edr gave up: InfluxDB 3 applies writes in the order they arrive
+    // and answers after its WAL flush. (Storing it only after the delay would let a write edr has since sent
+    // again, and newer writes of the same series after it, be overwritten by this stale one: no client can
+    // order against a remote that applies a write long after answering the ones sent after it.)
     name: "slower than the timeout",
     share: 0.006,
-    make: (rng) => ({ kind: "delay", ms: rng.between(TIMEOUT_MS + 100, TIMEOUT_MS + 800) }),
+    make: (rng) => ({ kind: "answerLate", ms: rng.between(TIMEOUT_MS + 100, TIMEOUT_MS + 800) }),
   },
 ];
 

@@ -35,7 +35,12 @@ export type RequestFault =
   /** Handle the request (a write is stored), then lose the answer (see `cutNextResponse`). */
   | { kind: "cut"; afterBytes?: number }
   /** Handle the request normally, after `ms` (on top of `delay`). */
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /**
+   * Handle the request at once (a write is stored in the order requests arrive, as InfluxDB 3 applies them),
+   * then hold its answer for `ms`: a remote slower than the client's timeout that still stored the write.
+   */
+  | { kind: "answerLate"; ms: number };
 
 /** Decides the fault of each request; undefined leaves the request to the other switches. */
 export type FaultChooser = (request: FaultRequest) => RequestFault | undefined;
@@ -81,7 +86,8 @@ export type FaultAction =
   | { kind: "drop" }
   | { kind: "stall" }
   | { kind: "cut"; afterBytes: number | undefined }
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  | { kind: "answerLate"; ms: number };
 
 interface Counted {
   remaining: number;
@@ -205,6 +211,13 @@ function requestFault(fault: RequestFault): FaultAction {
       if (!(fault.ms >= 0))
         throw new TestServerError("INVALID_ARGUMENT", `perRequest delay: expected ms >= 0, got ${fault.ms}`);
       return { kind: "delay", ms: fault.ms };
+    case "answerLate":
+      if (!(fault.ms >= 0))
+        throw new TestServerError(
+          "INVALID_ARGUMENT",
+          `perRequest answerLate: expected ms >= 0, got ${fault.ms}`,
+        );
+      return { kind: "answerLate", ms: fault.ms };
   }
 }
 

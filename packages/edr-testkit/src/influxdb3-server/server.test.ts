@@ -381,6 +381,25 @@ describe("fault switches", () => {
     expect((await write(server, "m f=1 11")).status).toBe(204);
   });
 
+  it("perRequest answerLate stores the write when it arrives and answers after the delay", async () => {
+    const server = await start();
+    server.faults.perRequest((request) =>
+      request.body.includes("f=1") ? { kind: "answerLate", ms: 300 } : undefined,
+    );
+    const t = performance.now();
+    const late = write(server, "m f=1 1");
+    // A write sent after it, answered at once, is stored after it: arrival order, as InfluxDB 3 applies writes.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.points("d").map((p) => p.fields["f"]?.value)).toEqual([1]);
+    expect((await write(server, "m f=2 1")).status).toBe(204);
+    expect(server.points("d").map((p) => p.fields["f"]?.value)).toEqual([2]);
+    expect((await late).status).toBe(204);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(290);
+    expect(server.points("d").map((p) => p.fields["f"]?.value)).toEqual([2]);
+    server.faults.perRequest(() => ({ kind: "answerLate", ms: -1 }));
+    expect((await write(server, "m f=1 2")).status).toBe(500);
+  });
+
   it("refuse() stops listening and accept() listens again on the same port", async () => {
     const server = await start();
     expect((await write(server)).status).toBe(204);

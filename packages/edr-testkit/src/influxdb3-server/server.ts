@@ -102,6 +102,7 @@ export async function startInfluxDB3Server(
         return;
       case "cut":
       case "delay":
+      case "answerLate":
       case "none":
         break;
     }
@@ -129,6 +130,8 @@ export async function startInfluxDB3Server(
       }
     }
     const reply = await route(ctx, method, url.pathname, url.searchParams, req.headers, body.bytes);
+    if (closed) return;
+    if (fault.kind === "answerLate") await sleep(fault.ms);
     if (closed) return;
     if (fault.kind === "cut") sendCut(res, reply, fault.afterBytes);
     else send(res, reply);
