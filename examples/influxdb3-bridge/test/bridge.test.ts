@@ -8,8 +8,18 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { startInfluxDB3Server, type InfluxDB3TestServer } from "edr-testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runEdr, startEdr, type EdrChild } from "./edr-child.js";
-import { findCommand, flagValue, shellWords } from "./readme-commands.js";
+import {
+  edrCommand,
+  findCommand,
+  flagValue,
+  shellWords,
+  runEdr,
+  startEdr,
+  type EdrChild,
+} from "edr-testkit/edr-command";
+
+/** The `edr` command, from this example's edr-plugin. */
+const EDR = edrCommand(import.meta.url);
 
 const EXAMPLE = join(import.meta.dirname, "..");
 const REMOTE_TOKEN = "bridge-remote-secret-1234";
@@ -42,7 +52,7 @@ beforeAll(async () => {
   const command = findCommand(readme, "npx edr listen")
     .replace("http://127.0.0.1:8181", local.url)
     .replace("https://central:8181", remote.url);
-  edr = startEdr([...shellWords(command).slice(2), "--listen", "127.0.0.1:0", "--queue-dir", dir], {
+  edr = startEdr(EDR, [...shellWords(command).slice(2), "--listen", "127.0.0.1:0", "--queue-dir", dir], {
     EDR_REMOTE_TOKEN: REMOTE_TOKEN,
     EDR_LOCAL_TOKEN: LOCAL_TOKEN,
   });
@@ -216,7 +226,7 @@ describe("edr_bridge.py in the processing engine", () => {
     await until("edr counts every line delivered", async () => (await status()).lines.delivered === 4);
     const shown = await status();
     expect(shown).toMatchObject({ state: "healthy", lines: { accepted: 4, delivered: 4, queued: 0 } });
-    const printedStatus = await runEdr(["status", "--url", edrUrl]);
+    const printedStatus = await runEdr(EDR, ["status", "--url", edrUrl]);
     expect(printedStatus.code).toBe(0);
     expect(await edr.stop()).toBe(0);
     printed.push(edr.stdout(), edr.stderr(), printedStatus.stdout, JSON.stringify(shown));

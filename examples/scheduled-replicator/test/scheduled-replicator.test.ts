@@ -5,8 +5,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startInfluxDB3Server, type InfluxDB3TestServer, type StoredPoint } from "edr-testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runEdr, startEdr, type EdrChild } from "./edr-child.js";
-import { findCommand, flagValue, logicalLines, shellWords, unitSettings } from "./readme-commands.js";
+import {
+  findCommand,
+  flagValue,
+  logicalLines,
+  shellWords,
+  unitSettings,
+  runEdr,
+  startEdr,
+  type EdrChild,
+} from "edr-testkit/edr-command";
+import { edrCommand } from "../src/edr-command.js";
+
+/** The `edr` command, from this example's edr-plugin. */
+const EDR = edrCommand();
 
 const REMOTE_TOKEN = "scheduled-remote-secret-7310";
 const LOCAL_TOKEN = "scheduled-local-secret-2294";
@@ -117,6 +129,7 @@ describe("the README's commands", () => {
     const words = shellWords(localize(schedule), { REMOTE_TOKEN });
     expect(words.slice(0, 3)).toEqual(["npx", "edr", "schedule"]);
     const result = await runEdr(
+      EDR,
       [...words.slice(2), "--once", "--call-time", new Date(callTime).toISOString()],
       { EDR_LOCAL_TOKEN: LOCAL_TOKEN, PLUGIN_DIR: dir },
     );
@@ -132,7 +145,7 @@ describe("the README's commands", () => {
     const callTime = callTimeMs();
     await writeLocal(callTime - 15_000, 20);
     const words = shellWords(localize(once));
-    const result = await runEdr([...words.slice(2), "--call-time", new Date(callTime).toISOString()], {
+    const result = await runEdr(EDR, [...words.slice(2), "--call-time", new Date(callTime).toISOString()], {
       EDR_REMOTE_TOKEN: REMOTE_TOKEN,
       EDR_LOCAL_TOKEN: LOCAL_TOKEN,
       PLUGIN_DIR: dir,
@@ -176,7 +189,7 @@ describe("the systemd unit", () => {
       .replace("--status-address 127.0.0.1:8183", "--status-address 127.0.0.1:0");
     const words = shellWords(execStart);
     expect(words[0]).toBe("/opt/edr/node_modules/.bin/edr");
-    running = startEdr(words.slice(1), env);
+    running = startEdr(EDR, words.slice(1), env);
     const [, statusUrl] = await running.waitFor(/status at (http:\/\/127\.0\.0\.1:\d+)\/status/);
     // Written once it runs, however long it took to start: the next ticks' windows hold these points.
     const now = Date.now();
@@ -187,11 +200,11 @@ describe("the systemd unit", () => {
     await until("the remote holds the points", () => remoteCopy().length === expected.length);
     expect(remoteCopy()).toEqual(expected);
 
-    const status = await runEdr(["status", "--url", statusUrl!]);
+    const status = await runEdr(EDR, ["status", "--url", statusUrl!]);
     expect(status.stdout).toMatch(/: healthy$/m);
     expect(status.stdout).toMatch(/^ {2}lines +accepted \d+, delivered \d+, dead-lettered 0/m);
     expect(status.code).toBe(0);
-    const inspect = await runEdr(["queue", "inspect", "--queue-dir", dir, "--json"]);
+    const inspect = await runEdr(EDR, ["queue", "inspect", "--queue-dir", dir, "--json"]);
     expect(inspect.code).toBe(0);
     const report = JSON.parse(inspect.stdout) as {
       queues: { queue: { name: string; lock: { alive: boolean } }; watermarks: Record<string, string> }[];

@@ -9,8 +9,18 @@ import { gzipSync } from "node:zlib";
 import { startInfluxDB3Server, type InfluxDB3TestServer } from "edr-testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writePoints } from "../src/write-points.js";
-import { runEdr, startEdr, type EdrChild } from "./edr-child.js";
-import { findCommand, flagValue, shellWords } from "./readme-commands.js";
+import {
+  edrCommand,
+  findCommand,
+  flagValue,
+  shellWords,
+  runEdr,
+  startEdr,
+  type EdrChild,
+} from "edr-testkit/edr-command";
+
+/** The `edr` command, from this example's edr-plugin. */
+const EDR = edrCommand(import.meta.url);
 
 const REMOTE_TOKEN = "write-through-remote-secret-6604";
 const LOCAL_TOKEN = "write-through-local-secret-3117";
@@ -41,7 +51,7 @@ beforeAll(async () => {
     .replace("https://central:8181", remote.url);
   const words = shellWords(command);
   expect(flagValue(words, "--local-db")).toBe("mydb");
-  edr = startEdr([...words.slice(2), "--listen", "127.0.0.1:0", "--queue-dir", dir], {
+  edr = startEdr(EDR, [...words.slice(2), "--listen", "127.0.0.1:0", "--queue-dir", dir], {
     EDR_REMOTE_TOKEN: REMOTE_TOKEN,
   });
   edrUrl = (await edr.waitFor(/point your clients at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
@@ -179,7 +189,7 @@ describe("edr listen in front of the local instance", () => {
     const shown = await status();
     // cpu 2 + mem 1 (client), cpu 1 (curl), cpu 2 + mem 2 (Telegraf); disk is not replicated.
     expect(shown).toMatchObject({ state: "healthy", lines: { accepted: 8, delivered: 8, deadLettered: 0 } });
-    const printedStatus = await runEdr(["status", "--url", edrUrl]);
+    const printedStatus = await runEdr(EDR, ["status", "--url", edrUrl]);
     expect(printedStatus.stdout).toMatch(/^edr listen at .*: healthy$/m);
     expect(printedStatus.code).toBe(0);
     const metrics = await (await fetch(`${edrUrl}/metrics`)).text();

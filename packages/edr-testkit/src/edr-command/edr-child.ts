@@ -1,4 +1,5 @@
 // Runs `edr` in a child process, as a shell would, with a clean environment: no token of the caller's leaks in.
+// edr-plugin is found from the caller (this kit does not depend on it).
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -6,12 +7,12 @@ import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 
 /**
- * The `edr` command as `[program, ...args]`: from source through tsx in this repository (where edr-plugin's
- * entry is `src/index.ts`, so `pnpm edr` needs no build), or the compiled `dist/cli/main.js` of an install
- * from npm, which is what `npx edr` runs.
+ * The `edr` command as `[program, ...args]`, edr-plugin resolved from `from` (the caller's `import.meta.url`):
+ * from source through tsx in this repository (where edr-plugin's entry is `src/index.ts`, so `pnpm edr` needs
+ * no build), or the compiled `dist/cli/main.js` of an install from npm, which is what `npx edr` runs.
  */
-export function edrCommand(): string[] {
-  const entry = createRequire(import.meta.url).resolve("edr-plugin");
+export function edrCommand(from: string | URL): string[] {
+  const entry = createRequire(from).resolve("edr-plugin");
   const source = join(dirname(entry), "cli", "main.ts");
   if (existsSync(source)) return [process.execPath, "--import", "tsx", source];
   return [process.execPath, join(dirname(entry), "cli", "main.js")];
@@ -30,9 +31,13 @@ export interface EdrChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `edr <args>` with only PATH, HOME and `env` in its environment. */
-export function startEdr(args: readonly string[], env: Record<string, string> = {}): EdrChild {
-  const [program, ...prefix] = edrCommand();
+/** Starts `command` (see {@link edrCommand}) with `args`, and only PATH, HOME and `env` in its environment. */
+export function startEdr(
+  command: readonly string[],
+  args: readonly string[],
+  env: Record<string, string> = {},
+): EdrChild {
+  const [program, ...prefix] = command;
   const child = spawn(program!, [...prefix, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env },
@@ -82,13 +87,14 @@ export function startEdr(args: readonly string[], env: Record<string, string> = 
   };
 }
 
-/** Runs `edr <args>` to its end (killed after `timeoutMs`). */
+/** Runs `command` with `args` to its end (killed after `timeoutMs`). */
 export async function runEdr(
+  command: readonly string[],
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMs = 20_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = startEdr(args, env);
+  const child = startEdr(command, args, env);
   const timer = setTimeout(() => child.process.kill("SIGKILL"), timeoutMs);
   const { code } = await child.exited;
   clearTimeout(timer);

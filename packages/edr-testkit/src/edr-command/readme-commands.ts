@@ -1,4 +1,4 @@
-// Reads commands out of the README and the unit file, so the test runs what a reader copies.
+// Reads commands out of an example's README (and a unit file), so its test runs what a reader copies.
 
 /**
  * The logical lines (`\`-newline joined) of every fenced code block of a Markdown text, or of the whole text
