@@ -26,13 +26,13 @@ import {
   sortStoredPoints,
   startInfluxDB3Server,
   type FaultRequest,
-  type InfluxDB3TestServer,
   type RequestFault,
   type StoredPoint,
 } from "edr-testkit";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runEdr } from "../../packages/edr-plugin/test/edr-child.js";
 import { compareStore, firstFew, type Versions } from "./helpers/compare.js";
+import { createDatabase } from "./helpers/expect-store.js";
 import {
   KilledAndRestarted,
   LISTEN_READY,
@@ -134,15 +134,6 @@ function chaos(rng: Rng) {
     return undefined;
   };
   return { choose, chosen };
-}
-
-async function createDatabase(server: InfluxDB3TestServer, token: string, db: string): Promise<void> {
-  const res = await fetch(`${server.url}/api/v3/configure/database`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ db }),
-  });
-  expect(res.status).toBe(200);
 }
 
 /** A dead letter as `edr dead-letter list --json` prints it. */

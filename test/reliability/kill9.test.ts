@@ -33,14 +33,8 @@ import {
   type StoredPoint,
 } from "edr-testkit";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
-import {
-  compareSent,
-  compareStore,
-  firstFew,
-  versionsOf,
-  type SlotReport,
-  type Versions,
-} from "./helpers/compare.js";
+import { compareSent, compareStore, firstFew, versionsOf } from "./helpers/compare.js";
+import { expectStore, modelVersions } from "./helpers/expect-store.js";
 import { aggregationsArgument, bucketStart, expectedBuckets } from "./helpers/downsampling.js";
 import {
   KilledAndRestarted,
@@ -51,7 +45,7 @@ import {
   type EdrCommand,
   type ReplicatorStatus,
 } from "./helpers/edr-process.js";
-import { fieldsText, startLoad, type WriteTarget, type WrittenModel } from "./helpers/load.js";
+import { fieldsText, startLoad, type WriteTarget } from "./helpers/load.js";
 import { readQueueDir } from "./helpers/queue-files.js";
 import { startRecordingProxy } from "./helpers/recording-proxy.js";
 import { Rng, seedFrom } from "./helpers/seed.js";
@@ -144,28 +138,6 @@ afterEach(async () => {
 afterAll(() => {
   console.log(`[kill9] seed ${SEED} (replay with EDR_KILL9_SEED=${SEED})\n${summary.join("\n")}`);
 });
-
-function modelVersions(model: WrittenModel): Versions {
-  const out: Versions = new Map();
-  for (const [slot, { point, versions }] of model.slots)
-    out.set(slot, { point, texts: versions.map(fieldsText) });
-  return out;
-}
-
-/** One assertion per way a store can be wrong, so a failure says which guarantee broke. */
-function expectStore(report: SlotReport, where: string): void {
-  expect(report.twice, `${where}: series and times held twice: ${firstFew(report.twice)}`).toEqual([]);
-  expect(report.missing, `${where}: missing: ${firstFew(report.missing)}`).toEqual([]);
-  expect(report.unexpected, `${where}: never written: ${firstFew(report.unexpected)}`).toEqual([]);
-  expect(
-    report.neverWritten,
-    `${where}: a value never written to that series and time: ${firstFew(report.neverWritten)}`,
-  ).toEqual([]);
-  expect(
-    report.stale,
-    `${where}: an older value than the last written (order per series broken): ${firstFew(report.stale)}`,
-  ).toEqual([]);
-}
 
 describe(`kill -9 under a steady write load, restarted on the same queue (seed ${SEED})`, () => {
   const influx = inject("influxdb1Url");

@@ -21,10 +21,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sortStoredPoints, startInfluxDB3Server, type InfluxDB3TestServer } from "edr-testkit";
+import { sortStoredPoints, startInfluxDB3Server } from "edr-testkit";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runEdr } from "../../packages/edr-plugin/test/edr-child.js";
-import { compareStore, firstFew, type SlotReport, type Versions } from "./helpers/compare.js";
+import { compareStore } from "./helpers/compare.js";
+import { createDatabase, expectStore, modelVersions } from "./helpers/expect-store.js";
 import {
   KilledAndRestarted,
   LISTEN_READY,
@@ -34,7 +35,7 @@ import {
   type EdrCommand,
   type ReplicatorStatus,
 } from "./helpers/edr-process.js";
-import { fieldsText, startLoad, type WrittenModel } from "./helpers/load.js";
+import { startLoad } from "./helpers/load.js";
 import { readQueueDir } from "./helpers/queue-files.js";
 import { Rng, seedFrom } from "./helpers/seed.js";
 import { until } from "./helpers/wait.js";
@@ -66,35 +67,6 @@ afterEach(async () => {
 afterAll(() => {
   console.log(`[outage] seed ${SEED} (replay with EDR_OUTAGE_SEED=${SEED})\n${summary.join("\n")}`);
 });
-
-function modelVersions(model: WrittenModel): Versions {
-  const out: Versions = new Map();
-  for (const [slot, { point, versions }] of model.slots)
-    out.set(slot, { point, texts: versions.map(fieldsText) });
-  return out;
-}
-
-function expectStore(report: SlotReport, where: string): void {
-  expect(report.twice, `${where}: series and times held twice: ${firstFew(report.twice)}`).toEqual([]);
-  expect(report.missing, `${where}: missing: ${firstFew(report.missing)}`).toEqual([]);
-  expect(report.unexpected, `${where}: never written: ${firstFew(report.unexpected)}`).toEqual([]);
-  expect(
-    report.neverWritten,
-    `${where}: a value never written to that series and time: ${firstFew(report.neverWritten)}`,
-  ).toEqual([]);
-  expect(report.stale, `${where}: an older value than the last written: ${firstFew(report.stale)}`).toEqual(
-    [],
-  );
-}
-
-async function createDatabase(server: InfluxDB3TestServer, token: string, db: string): Promise<void> {
-  const res = await fetch(`${server.url}/api/v3/configure/database`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ db }),
-  });
-  expect(res.status).toBe(200);
-}
 
 interface Scenario {
   readonly name: string;
