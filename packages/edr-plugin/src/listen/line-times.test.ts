@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   TableReader,
   locateTimestamp,
+  locateTimestampIn,
   measurementEnd,
   stampIn,
   toNanosText,
@@ -11,6 +12,12 @@ import {
 function locate(line: string): { timestamp: string | undefined; stampAt: number } {
   const out = new Int32Array(2);
   locateTimestamp(line, out, 0);
+  if (Buffer.from(line).length === line.length) {
+    // The byte version finds the same, in the line placed anywhere in a body.
+    const inBody = new Int32Array(2);
+    locateTimestampIn(Buffer.from(`x f=1 9\n${line}\n`), 8, 8 + line.length, inBody, 0);
+    expect(inBody).toEqual(out);
+  }
   return out[0]! >= 0
     ? { timestamp: line.slice(out[0], out[1]), stampAt: -1 }
     : { timestamp: undefined, stampAt: out[1]! };

@@ -38,6 +38,34 @@ export function locateTimestamp(line: string, out: Int32Array, at: number): void
   out[at + 1] = end;
 }
 
+/**
+ * {@link locateTimestamp} on the line that is the bytes `[start, end)` of an ASCII body, with the same results
+ * (offsets from the line's start), without making the line's string.
+ */
+export function locateTimestampIn(
+  body: Buffer,
+  start: number,
+  end: number,
+  out: Int32Array,
+  at: number,
+): void {
+  let e = end;
+  let c = 0;
+  while (e > start && ((c = body[e - 1]!) === SPACE || c === TAB)) e--;
+  let s = e;
+  while (s > start && (c = body[s - 1]!) >= ZERO && c <= NINE) s--;
+  if (s < e) {
+    if (s > start && body[s - 1] === MINUS) s--;
+    if (s > start && body[s - 1] === SPACE) {
+      out[at] = s - start;
+      out[at + 1] = e - start;
+      return;
+    }
+  }
+  out[at] = -1;
+  out[at + 1] = e - start;
+}
+
 /** Decimal zeros that turn a timestamp in this unit into nanoseconds. */
 const ZEROS: Readonly<Record<"us" | "ms" | "s", string>> = { us: "000", ms: "000000", s: "000000000" };
 const NS_PER_MINUTE = 60_000_000_000n;

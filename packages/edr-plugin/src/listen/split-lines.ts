@@ -2,8 +2,8 @@
 // `splitLines` is the definition (its `forEachLine` follows InfluxDB 3's `split_lines`); this is the same
 // state machine run over the body's bytes, which V8 reads about twice as fast as a string's characters, with
 // one table lookup for the characters that matter to none of its rules. For an ASCII body byte offsets are
-// string offsets, so the lines are slices of one decoded string; other bodies go through `splitLines`
-// itself. A property test (split-lines.test.ts) holds the two together.
+// string offsets, so the lines are slices of one decoded string (or, with `lineBounds`, no string at all);
+// other bodies go through `splitLines` itself. A property test (split-lines.test.ts) holds the two together.
 import { isAscii } from "node:buffer";
 import { splitLines } from "edr-transform";
 
@@ -26,20 +26,66 @@ for (const c of [NL, SPACE, QUOTE, COMMA, EQUALS, BACKSLASH]) SPECIAL[c] = 1;
  * mark is dropped.
  */
 export function splitBody(body: Buffer): string[] {
-  if (!isAscii(body)) {
+  const bounds = lineBounds(body);
+  if (bounds === undefined) {
     let text = body.toString("utf8");
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return splitLines(text);
   }
   const text = body.toString("latin1");
-  const lines: string[] = [];
+  const lines = new Array<string>(bounds.count);
+  for (let i = 0; i < bounds.count; i++) lines[i] = text.slice(bounds.at[2 * i], bounds.at[2 * i + 1]);
+  return lines;
+}
+
+/** Where the lines of a body are: line `i` is the bytes `[at[2i], at[2i + 1])`. */
+export interface LineBounds {
+  readonly count: number;
+  readonly at: Int32Array;
+}
+
+/**
+ * Where the lines of an ASCII body are, split as {@link splitBody} splits them, without making a string; undefined
+ * for a body with any byte beyond ASCII (its byte offsets are not string offsets: read it with `splitBody`).
+ */
+export function lineBounds(body: Buffer): LineBounds | undefined {
+  if (!isAscii(body)) return undefined;
+  const out = { count: 0, at: new Int32Array(2 * Math.max(16, body.length >> 6)) };
   const n = body.length;
-  let lineStart = 0;
+  // Only a quote can hide a newline, and only a backslash can escape one: a line with neither ends at its
+  // first newline, found by indexOf (memchr); the others are walked byte by byte.
+  let quote = -1;
+  let backslash = -1;
+  let start = 0;
+  while (start < n) {
+    let newline = body.indexOf(NL, start);
+    if (newline === -1) newline = n;
+    if (quote < start) quote = nextIndex(body, QUOTE, start);
+    if (backslash < start) backslash = nextIndex(body, BACKSLASH, start);
+    const end = quote < newline || backslash < newline ? lineEnd(body, start) : newline;
+    pushLine(body, start, end, out);
+    start = end + 1;
+  }
+  return out;
+}
+
+function nextIndex(body: Buffer, byte: number, from: number): number {
+  const i = body.indexOf(byte, from);
+  return i === -1 ? body.length : i;
+}
+
+/**
+ * Where the line starting at `from` ends: its first newline outside a quoted string value (or the body's end).
+ * InfluxDB 3's rule: a quote opens or closes a string only after the first space (in the fields), and only when
+ * more `=` than `,` came before it (outside strings); a backslash takes the next byte as it is.
+ */
+function lineEnd(body: Buffer, from: number): number {
+  const n = body.length;
   let quoted = false;
   let fields = false;
   let equals = 0;
   let commas = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const c = body[i]!;
     if (SPECIAL[c] === 0) continue;
     if (c === BACKSLASH) {
@@ -64,20 +110,13 @@ export function splitBody(body: Buffer): string[] {
         continue;
       }
     }
-    if (c === NL && !quoted) {
-      pushLine(body, text, lineStart, i, lines);
-      lineStart = i + 1;
-      fields = false;
-      equals = 0;
-      commas = 0;
-    }
+    if (c === NL && !quoted) return i;
   }
-  if (lineStart < n) pushLine(body, text, lineStart, n, lines);
-  return lines;
+  return n;
 }
 
 /** Skips leading whitespace and comment lines, as `splitLines` does, then keeps the line if anything is left. */
-function pushLine(body: Buffer, text: string, start: number, end: number, lines: string[]): void {
+function pushLine(body: Buffer, start: number, end: number, out: { count: number; at: Int32Array }): void {
   for (;;) {
     let d = 0;
     while (start < end && ((d = body[start]!) === SPACE || d === TAB || d === NL)) start++;
@@ -88,5 +127,13 @@ function pushLine(body: Buffer, text: string, start: number, end: number, lines:
     }
     break;
   }
-  if (start < end) lines.push(text.slice(start, end));
+  if (start >= end) return;
+  if (2 * out.count + 2 > out.at.length) {
+    const grown = new Int32Array(2 * out.at.length);
+    grown.set(out.at);
+    out.at = grown;
+  }
+  out.at[2 * out.count] = start;
+  out.at[2 * out.count + 1] = end;
+  out.count++;
 }

@@ -1,4 +1,7 @@
+import { splitLines } from "edr-transform";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { locateTimestamp } from "./line-times.js";
 import { intakeLines, scanWriteLines, sentLine, stampedBody } from "./write-lines.js";
 
 function scan(text: string) {
@@ -25,6 +28,29 @@ describe("scanWriteLines", () => {
   it("does not end a line at a newline escaped inside a string or split by a quote in a tag", () => {
     const write = scan('m,t=a"b f=1 1\nm s="a\\"\nb" 2\nm f=3 3');
     expect(write.lines).toEqual(['m,t=a"b f=1 1', 'm s="a\\"\nb" 2', "m f=3 3"]);
+  });
+
+  it("reads an ASCII body from its bytes exactly as the lines' strings read (splitLines, locateTimestamp)", () => {
+    const pieces = ["\n", " ", "\t", '"', "\\", ",", "=", "#", "m", "f=1", "t=a", "17", "-", 's="a\nb"'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 60 }), (parts) => {
+        const text = parts.join("");
+        const write = scan(text);
+        const lines = splitLines(text);
+        const times = new Int32Array(2 * lines.length);
+        lines.forEach((line, i) => locateTimestamp(line, times, 2 * i));
+        expect(write.ascii).toBeDefined();
+        expect(write.count).toBe(lines.length);
+        expect(write.times).toEqual(times);
+        expect(write.lines).toEqual(lines);
+        const stamped = lines.map((line, i) => {
+          if (times[2 * i]! >= 0) return line;
+          return `${line.slice(0, times[2 * i + 1])} 99`;
+        });
+        expect(stampedBody(write, "99", text.length).toString("latin1")).toBe(stamped.join("\n"));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("drops a leading byte order mark", () => {
