@@ -4,14 +4,11 @@ import { createSink, type Sink, type SinkLogger } from "edr-sink";
 import { createDeadLetterStore, type DeadLetterStore } from "./dead-letters.js";
 import { consoleLogger, type ReplicatorLogger } from "./logger.js";
 import { intakeName, openIntake, type Intake } from "./on-write/intake.js";
+import { openReceivedLog, receivedLogName, type OpenedReceivedLog } from "./on-write/received-log.js";
 import type { ReplicatorOptions } from "./replicator-types.js";
+import { fullRefusal } from "./queue-full.js";
 import { createStatusBook, type StatusBook } from "./status.js";
 import { createWatermarkStore, type WatermarkStore } from "./watermarks.js";
-
-/** What a writer is told to wait when the queue is full. */
-const FULL_RETRY_AFTER_SECONDS = 5;
-/** The queue counts as full this close to `max_size`, so one more request still fits. */
-const FULL_MARGIN_BYTES = 10 * 1024 * 1024;
 
 /** Everything a replicator owns, opened by {@link openParts}. */
 export interface Parts {
@@ -29,6 +26,10 @@ export interface Parts {
   intake?: Intake;
   /** On-write mode without downsampling: an intake left by an earlier run with downsampling, to move on once. */
   leftoverIntake?: Queue | undefined;
+  /** On-write mode without downsampling: the writes as received, before the transform and the queue. */
+  received?: OpenedReceivedLog;
+  /** On-write mode with downsampling: a received log left by an earlier run without, to move on once. */
+  leftoverReceived?: Queue | undefined;
   /** On-write mode with downsampling. */
   downsamplingState?: WatermarkStore;
   lateLetters?: DeadLetterStore;
@@ -87,8 +88,12 @@ export async function openParts(
       opened.push(parts.downsamplingState);
       parts.lateLetters = await createDeadLetterStore({ dir, queueName: `${name}_late`, onWarning });
       opened.push(parts.lateLetters);
+      parts.leftoverReceived = await openLeftover(dir, receivedLogName(name), maxBytes, onWarning);
+      if (parts.leftoverReceived !== undefined) opened.push(parts.leftoverReceived);
     } else {
-      parts.leftoverIntake = await openLeftoverIntake(dir, name, maxBytes, onWarning);
+      parts.received = await openReceivedLog({ dir, name, maxBytes, fsync, onWarning });
+      opened.push(parts.received.queue);
+      parts.leftoverIntake = await openLeftover(dir, intakeName(name), maxBytes, onWarning);
       if (parts.leftoverIntake !== undefined) opened.push(parts.leftoverIntake);
     }
     return parts;
@@ -101,36 +106,35 @@ export async function openParts(
 /** Closes the files a replicator owns (the sink is closed before, once nothing is sent any more). */
 export async function closeFiles(parts: Parts): Promise<void> {
   const { queue, deadLetters, watermarks, intake, leftoverIntake, downsamplingState, lateLetters } = parts;
+  const { received, leftoverReceived } = parts;
   await Promise.allSettled(
-    [queue, deadLetters, watermarks, intake, leftoverIntake, downsamplingState, lateLetters].flatMap(
-      (part) => (part === undefined ? [] : [part.close()]),
-    ),
+    [
+      queue,
+      deadLetters,
+      watermarks,
+      intake,
+      leftoverIntake,
+      received?.queue,
+      leftoverReceived,
+      downsamplingState,
+      lateLetters,
+    ].flatMap((part) => (part === undefined ? [] : [part.close()])),
   );
 }
 
-/** The intake queue of an earlier run with downsampling, when it still holds lines; else undefined. */
-async function openLeftoverIntake(
+/**
+ * The queue `name` of an earlier run in the other on-write mode (the intake of a run with downsampling, the
+ * received log of one without), when it still holds something; else undefined.
+ */
+async function openLeftover(
   dir: string,
   name: string,
   maxBytes: number,
   onWarning: (message: string) => void,
 ): Promise<Queue | undefined> {
-  const found = await inspectQueue({ dir, name: intakeName(name) });
+  const found = await inspectQueue({ dir, name });
   if (!found.exists || found.entries === 0) return undefined;
-  return createQueue({ dir, name: intakeName(name), maxBytes, onWarning });
-}
-
-/** Why writes must wait: the queue holds nearly `max_size` (a remote down for long, or halted). */
-export function fullRefusal(
-  queue: Queue,
-  maxBytes: number,
-): { retryAfterSeconds: number; reason: string } | undefined {
-  const { bytes } = queue.stats();
-  if (bytes < maxBytes - Math.min(FULL_MARGIN_BYTES, maxBytes / 10)) return undefined;
-  return {
-    retryAfterSeconds: FULL_RETRY_AFTER_SECONDS,
-    reason: `the replication queue is full (${bytes} of ${maxBytes} bytes, max_size): the remote is not keeping up`,
-  };
+  return createQueue({ dir, name, maxBytes, onWarning });
 }
 
 /** The client's own failure lines repeat what edr-sink says about each answer. */

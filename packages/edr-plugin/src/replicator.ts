@@ -8,12 +8,15 @@ import { DrainLoop } from "./drain-loop.js";
 import { PluginError } from "./errors.js";
 import type { IntakeLine, WriteIntake } from "./listen/write-intake.js";
 import { DirectWrites } from "./on-write/direct-writes.js";
+import { ReceivedLog } from "./on-write/received-log.js";
+import { linesOfEntry } from "./on-write/received-write.js";
 import { WriteFlusher } from "./on-write/write-flush.js";
 import { Pipeline } from "./pipeline.js";
 import { createInfluxQLReader } from "./readers/influxql-reader.js";
 import type { LocalReader } from "./readers/local-reader.js";
 import { createSqlReader } from "./readers/sql-reader.js";
-import { closeFiles, fullRefusal, openParts, type Parts } from "./replicator-parts.js";
+import { fullRefusal } from "./queue-full.js";
+import { closeFiles, openParts, type Parts } from "./replicator-parts.js";
 import type {
   CallReport,
   DrainReport,
@@ -50,8 +53,10 @@ class ConfiguredReplicator implements Replicator {
   private readonly pipeline: Pipeline;
   /** On-write mode with downsampling: moves the intake on, bucket by bucket. */
   private readonly flusher: WriteFlusher | undefined;
-  /** On-write mode without downsampling: written lines go straight to the queue. */
+  /** On-write mode without downsampling: lines go through the transform straight to the queue. */
   private readonly direct: DirectWrites | undefined;
+  /** On-write mode without downsampling: the writes as received, moved on to the queue by the flushes. */
+  private readonly received: ReceivedLog | undefined;
   private reader: LocalReader | undefined;
   private closed: Promise<void> | undefined;
   /** Calls run one at a time, in the order they were made. */
@@ -115,11 +120,12 @@ class ConfiguredReplicator implements Replicator {
           return call;
         },
       });
+      this.received = new ReceivedLog(parts.received!, this.direct, config.queue.maxBytes);
     }
   }
 
   get intake(): WriteIntake | undefined {
-    return this.direct ?? this.parts.intake;
+    return this.received ?? this.parts.intake;
   }
 
   processScheduledCall(callTime: Date): Promise<CallReport> {
@@ -157,6 +163,7 @@ class ConfiguredReplicator implements Replicator {
           await this.moveLeftoverIntake(call);
           await this.direct.acceptInto(call, lines);
         } else {
+          await this.moveLeftoverReceived(call);
           await this.parts.intake!.accept(lines);
           await this.flusher!.flush(call);
         }
@@ -196,21 +203,34 @@ class ConfiguredReplicator implements Replicator {
     return this.serial(() => this.flushNow(), { standAside: false });
   }
 
-  /** One flush as a call of the seed's shape; nothing is logged when there was nothing to move. */
-  private async flushNow(): Promise<CallReport | undefined> {
+  /**
+   * One flush as a call of the seed's shape; nothing is logged when there was nothing to move. `closing`: the
+   * last one, which moves what was received without waiting for writes to pause.
+   */
+  private async flushNow(closing = false): Promise<CallReport | undefined> {
     if (this.direct !== undefined) {
-      // The writes went to the queue as they came: the flush reports them as one call.
-      const call = this.direct.takeCall();
-      if (call === undefined && this.parts.leftoverIntake === undefined) return undefined;
-      const report = call ?? this.startCall();
-      await this.moveLeftoverIntake(report);
-      logQueued(report);
-      return this.finish(report, false);
+      // Lines handed over one by one went to the queue as they came: the flush reports them in its call.
+      let call = this.direct.takeCall();
+      if (call === undefined && this.parts.leftoverIntake === undefined && !this.received!.hasWork())
+        return undefined;
+      if (call === undefined) {
+        call = this.startCall();
+        call.log.info("Starting data replication process");
+      }
+      try {
+        await this.moveLeftoverIntake(call);
+        await this.received!.moveOn(call, { closing });
+      } catch (error) {
+        call.fail(errorMessage(error));
+      }
+      logQueued(call);
+      return this.finish(call, false);
     }
-    if (!this.flusher!.hasWork()) return undefined;
+    if (!this.flusher!.hasWork() && this.parts.leftoverReceived === undefined) return undefined;
     const call = this.startCall();
     call.log.info("Starting data replication process");
     try {
+      await this.moveLeftoverReceived(call);
       await this.flusher!.flush(call);
     } catch (error) {
       call.fail(errorMessage(error));
@@ -232,6 +252,24 @@ class ConfiguredReplicator implements Replicator {
     }
     await leftover.close();
     this.parts.leftoverIntake = undefined;
+  }
+
+  /** Writes an earlier run without downsampling left in its received log go into the intake, once. */
+  private async moveLeftoverReceived(call: Call): Promise<void> {
+    const leftover = this.parts.leftoverReceived;
+    if (leftover === undefined) return;
+    for (;;) {
+      const batch = await leftover.read({ maxEntries: 1 });
+      const entry = batch.entries[0];
+      if (entry === undefined) break;
+      const { lines, outOfRange } = await linesOfEntry(entry);
+      if (outOfRange > 0)
+        call.log.warn(`${outOfRange} lines with a timestamp outside the nanosecond range; not queued`);
+      await this.parts.intake!.accept(lines);
+      await leftover.ack(batch);
+    }
+    await leftover.close();
+    this.parts.leftoverReceived = undefined;
   }
 
   start(options: { flushIntervalMs?: number } = {}): void {
@@ -276,7 +314,14 @@ class ConfiguredReplicator implements Replicator {
       intake:
         config.mode === "scheduled"
           ? undefined
-          : { stats: intake?.queue.stats(), emittedUntilNs: this.flusher?.emittedUntilNs },
+          : {
+              stats:
+                this.received === undefined
+                  ? intake?.queue.stats()
+                  : { ...this.received.queue.stats(), entries: this.received.lines },
+              emittedUntilNs: this.flusher?.emittedUntilNs,
+            },
+      receivedAgeMs: this.received?.queue.stats().oldestAgeMs,
       refusal: this.intake?.refusal()?.reason,
       watermarks: watermarks?.entries(),
       now: this.parts.now(),
@@ -289,9 +334,10 @@ class ConfiguredReplicator implements Replicator {
       await Promise.allSettled(this.loops);
       await this.chain.catch(() => undefined);
       // What the intake holds goes to the queue now (open buckets stay for the next start).
-      if (this.config.mode === "writes") await this.flushNow().catch(() => undefined);
+      if (this.config.mode === "writes") await this.flushNow(true).catch(() => undefined);
       await this.delivery.idle();
       await this.sink.close();
+      await this.received?.close();
       await closeFiles(this.parts);
     })();
     return this.closed;
@@ -354,14 +400,22 @@ class ConfiguredReplicator implements Replicator {
     return this.reader;
   }
 
-  /** A flush every interval, as a call of its own; a slow flush delays the next one. */
+  /**
+   * A flush every interval, as a call of its own; a slow flush delays the next one, and one that left
+   * received writes behind (they came while it ran) is followed by the next at once.
+   */
   private async flushLoop(intervalMs: number, signal: AbortSignal): Promise<void> {
+    let moreReceived = false;
     while (!signal.aborted) {
-      await sleep(intervalMs, signal);
+      if (!moreReceived) await sleep(intervalMs, signal);
       if (signal.aborted) return;
-      await this.serial(() => this.flushNow(), { standAside: false }).catch((error: unknown) => {
-        this.parts.logger.error(`flush failed: ${errorMessage(error)}`);
-      });
+      const report = await this.serial(() => this.flushNow(), { standAside: false }).catch(
+        (error: unknown) => {
+          this.parts.logger.error(`flush failed: ${errorMessage(error)}`);
+        },
+      );
+      // After a failed flush the next waits its interval, like any other.
+      moreReceived = report !== undefined && report.errors.length === 0 && this.received?.hasWork() === true;
     }
   }
 }

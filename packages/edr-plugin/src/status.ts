@@ -12,10 +12,12 @@ export interface StatusSources {
   maxBytes: number;
   delivery: Delivery;
   /**
-   * On-write mode: the intake's counts (none without downsampling: lines go straight to the queue) and how far
-   * downsampling has emitted.
+   * On-write mode: the intake's counts (with downsampling, lines waiting for their bucket; without, writes
+   * received and not yet moved to the queue) and how far downsampling has emitted.
    */
   intake: { stats: QueueStats | undefined; emittedUntilNs: bigint | undefined } | undefined;
+  /** Age of the oldest write received and not yet queued (on-write mode without downsampling), ms. */
+  receivedAgeMs: number | undefined;
   /** Set while the queue refuses new lines (full). */
   refusal: string | undefined;
   watermarks: ReadonlyMap<string, bigint> | undefined;
@@ -127,7 +129,7 @@ export function createStatusBook(
                     ? undefined
                     : formatNs(sources.intake.emittedUntilNs),
               },
-        lagSeconds: stats.oldestAgeMs === undefined ? 0 : stats.oldestAgeMs / 1000,
+        lagSeconds: Math.max(stats.oldestAgeMs ?? 0, sources.receivedAgeMs ?? 0) / 1000,
         lines,
         deadLettersByStatus: Object.fromEntries(
           [...counters.deadLettersByStatus].map(([k, v]) => [String(k), v]),

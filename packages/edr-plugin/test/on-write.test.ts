@@ -7,6 +7,11 @@ import { join } from "node:path";
 import { parseWritesConfig } from "edr-args";
 import { startInfluxDB3Server, type InfluxDB3TestServer } from "edr-testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { gzipSync } from "node:zlib";
+import type { ReceivedWrite } from "../src/listen/write-intake.js";
+import { scanWriteLines } from "../src/listen/write-lines.js";
+import { openReceivedLog } from "../src/on-write/received-log.js";
+import { toEntry } from "../src/on-write/received-write.js";
 import { createReplicator } from "../src/replicator.js";
 import type { Replicator } from "../src/replicator-types.js";
 
@@ -73,6 +78,19 @@ const line = (host: string, v: number, ms: number) => ({
   line: `cpu,host=${host} v=${v} ${BigInt(ms) * NS}`,
 });
 
+/** A gzipped write of `text` (nanosecond timestamps) as edr listen hands it to the intake. */
+function receivedWrite(text: string): ReceivedWrite {
+  const decoded = Buffer.from(text);
+  return {
+    wire: gzipSync(decoded),
+    encoding: "gzip",
+    lines: scanWriteLines(decoded),
+    unit: "ns",
+    stamp: "",
+    stored: undefined,
+  };
+}
+
 describe("processWrites (the engine's entry point)", () => {
   it("queues the rows of a WAL flush, transformed, sends them, and logs the seed's lines", async () => {
     // The local instance knows the table's columns (tags vs fields).
@@ -131,6 +149,23 @@ describe("the intake (what edr listen fills)", () => {
     expect(remote.points("central", "cpu_remote")).toHaveLength(2);
   });
 
+  it("without downsampling, keeps whole writes as received before the answer; the flush queues their lines", async () => {
+    const r = await replicator(",tables_rename=cpu:cpu_remote,tables=cpu");
+    const t = BigInt(T0) * NS;
+    const kept = await r.intake!.acceptWrite!(
+      receivedWrite(`cpu,host=a v=1 ${t}\ndisk f=1 ${t}\ncpu,host=b v=2 ${t}`),
+    );
+    expect(kept).toBe(3);
+    // Durable in the received log, not yet transformed or queued.
+    expect(r.status()).toMatchObject({ intake: { entries: 3 }, lines: { accepted: 0, queued: 0 } });
+    const report = await r.flush();
+    expect(report).toMatchObject({ queued: 2, errors: [] });
+    expect(log).toContain(`INFO [${report!.taskId}] Queued 2 lines from cpu`);
+    expect(r.status()).toMatchObject({ intake: { entries: 0 }, lines: { accepted: 2 } });
+    await r.drain();
+    expect(remote.points("central", "cpu_remote").map((p) => p.tags)).toEqual([{ host: "a" }, { host: "b" }]);
+  });
+
   it("leaves out the tables that are not replicated, and reports a full queue", async () => {
     const r = await replicator(",tables=cpu,max_size=1");
     const kept = await r.intake!.accept([
@@ -158,6 +193,34 @@ describe("the intake (what edr listen fills)", () => {
 
 describe("downsampling on write", () => {
   const args = ",aggregate_interval=1min,aggregate_grace=10s,aggregations=cpu:v@sum";
+
+  it("takes into its buckets the writes a run without downsampling left in its received log", async () => {
+    // A run without downsampling was killed with two writes received and not yet moved to the queue.
+    const opened = await openReceivedLog({
+      dir,
+      name: "writes",
+      maxBytes: 1 << 30,
+      fsync: "always",
+      onWarning: () => {},
+    });
+    await opened.queue.append([
+      toEntry(receivedWrite(`${line("a", 1, T0 + 1000).line}\n${line("a", 2, T0 + 2000).line}`)),
+    ]);
+    await opened.queue.append([toEntry(receivedWrite(line("a", 4, T0 + 3000).line))]);
+    await opened.queue.close();
+    const r = await replicator(args);
+    clock = T0 + MIN + 11_000;
+    await r.flush();
+    await r.drain();
+    expect(remote.points("central", "cpu").map((p) => [p.timeNs, p.fields["v"]])).toEqual([
+      [BigInt(T0) * NS, { type: "float", value: 7 }],
+    ]);
+    // Moved once: a later start finds the log empty.
+    const again = await reopen(r, args);
+    await again.flush();
+    await again.drain();
+    expect(remote.points("central", "cpu")).toHaveLength(1);
+  });
 
   it("emits a bucket once it has closed, from every point of every flush", async () => {
     const r = await replicator(args);

@@ -71,7 +71,9 @@ export async function inspectCommand(context: CommandContext): Promise<number> {
   const names = name === undefined ? await queueNames(dir) : [name];
   const reports: QueueReport[] = [];
   for (const queueName of names) {
-    const queue = await inspectQueue({ dir, name: queueName, perTable: flags["no-per-table"] !== true });
+    // A received log's entries are whole writes (their particulars where a table would be): no tables to count.
+    const perTable = flags["no-per-table"] !== true && !isReceivedLog(queueName);
+    const queue = await inspectQueue({ dir, name: queueName, perTable });
     const deadLetters = await summarizeDeadLetters(dir, queueName);
     const marks = await readWatermarks(dir, queueName);
     const watermarks =
@@ -101,7 +103,14 @@ export function formatQueueReport(report: QueueReport): string {
       : `pid ${queue.lock.pid ?? "?"}${queue.lock.alive ? "" : " (not running: the next start takes the queue over)"}`,
   ]);
   const age = queue.oldestAgeMs === undefined ? "" : `, oldest ${formatAge(queue.oldestAgeMs)} old`;
-  rows.push(["queued", `${formatCount(queue.entries)} lines, ${formatBytes(queue.bytes)} on disk${age}`]);
+  rows.push(
+    isReceivedLog(queue.name)
+      ? [
+          "received",
+          `${formatCount(queue.entries)} writes not yet queued, ${formatBytes(queue.bytes)} on disk${age}`,
+        ]
+      : ["queued", `${formatCount(queue.entries)} lines, ${formatBytes(queue.bytes)} on disk${age}`],
+  );
   if (queue.perTable !== undefined) rows.push(["per table", formatCounts(queue.perTable)]);
   rows.push([
     "lifetime",
@@ -206,6 +215,11 @@ function queueFlag(
 }
 
 /** Every queue in a directory, from its head or cursor file, sorted. */
+/** `edr listen`'s log of writes as received (`<queue>_received`), moved on to its queue by the flushes. */
+function isReceivedLog(name: string): boolean {
+  return name.endsWith("_received");
+}
+
 async function queueNames(dir: string): Promise<string[]> {
   let files: string[];
   try {

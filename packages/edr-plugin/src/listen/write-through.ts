@@ -19,7 +19,7 @@ import {
 } from "./local-client.js";
 import { isRefusal, readWriteBody } from "./request-body.js";
 import { invalidPrecisionMessage, type WriteApi, type WriteParams } from "./write-endpoints.js";
-import type { WriteIntake } from "./write-intake.js";
+import type { ReceivedWrite, WriteIntake } from "./write-intake.js";
 import { intakeLines, scanWriteLines, sentLine, stampedBody } from "./write-lines.js";
 import { errorMessage, judgeAnswer, type StoredVerdict } from "./write-outcome.js";
 
@@ -121,14 +121,15 @@ async function forwardAndQueue(
       return reply(errorReply(v2, 503, message, LOCAL_UNREACHABLE_RETRY_AFTER_SECONDS));
     }
     ctx.logger.warn(
-      `[edr listen] ${pathname}: ${reason}; ${write.lines.length} lines not queued, the client is told to retry`,
+      `[edr listen] ${pathname}: ${reason}; ${write.count} lines not queued, the client is told to retry`,
     );
     const message = `edr listen: ${reason}; the write may have reached the local instance but is not queued for the remote: retry it`;
     return reply(errorReply(v2, 502, message));
   }
 
   let sent: string[] | undefined;
-  const sentLines = (): string[] => (sent ??= write.lines.map((_, i) => sentLine(write, i, stamp)));
+  const sentLines = (): string[] =>
+    (sent ??= Array.from({ length: write.count }, (_, i) => sentLine(write, i, stamp)));
   const verdict = judgeAnswer(answer.status, answer.body.toString("utf8"), sentLines);
   let stored: number[] | undefined;
   let fates: LineFates | undefined;
@@ -141,18 +142,14 @@ async function forwardAndQueue(
       break;
     case "some":
       stored = [];
-      for (let i = 0; i < write.lines.length; i++) if (!verdict.rejected.has(i)) stored.push(i);
+      for (let i = 0; i < write.count; i++) if (!verdict.rejected.has(i)) stored.push(i);
       break;
     case "unknown": {
       const resendHeaders = passedRequestHeaders(req.headers, ["content-length", "content-encoding"]);
-      fates = await findLineFates(
-        write.lines.length,
-        verdict,
-        resender(ctx, path, resendHeaders, sentLines()),
-      );
+      fates = await findLineFates(write.count, verdict, resender(ctx, path, resendHeaders, sentLines()));
       stored = fates.stored;
       ctx.logger.info(
-        `[edr listen] ${pathname}: the local instance stored part of ${write.lines.length} lines without saying which ` +
+        `[edr listen] ${pathname}: the local instance stored part of ${write.count} lines without saying which ` +
           `(${verdict.reason}); found by sending ${fates.resent} parts again: ${fates.stored.length} stored, ` +
           `${fates.refused} refused${fates.undetermined > 0 ? `, ${fates.undetermined} undetermined (${fates.failure})` : ""}`,
       );
@@ -160,23 +157,21 @@ async function forwardAndQueue(
     }
   }
 
-  const count = stored === undefined ? write.lines.length : stored.length;
+  const count = stored === undefined ? write.count : stored.length;
   if (count > 0) {
-    const batch = intakeLines(write, stored, unit, stamped ? toNanosText(stamp, unit)! : "");
-    if (batch.outOfRange > 0) {
-      ctx.logger.warn(
-        `[edr listen] ${pathname}: ${batch.outOfRange} lines the local instance stored have a timestamp outside the nanosecond range; not queued`,
-      );
-    }
+    const received = { wire: body.wire, encoding: body.encoding, lines: write, unit, stamp, stored };
     try {
-      const kept = await ctx.intake.accept(batch.lines);
+      const kept =
+        ctx.intake.acceptWrite !== undefined
+          ? await ctx.intake.acceptWrite(received)
+          : await acceptLines(ctx, received, pathname);
       if (kept > 0) queued("queued");
     } catch (error) {
       const full = diskFullCode(error);
       if (full !== undefined) queued("disk-full", full);
       const reason = error instanceof Error ? error.message : String(error);
       ctx.logger.error(
-        `[edr listen] ${pathname}: ${batch.lines.length} lines stored by the local instance are not queued for the remote: ${reason}; the client is told to retry`,
+        `[edr listen] ${pathname}: ${count} lines stored by the local instance are not queued for the remote: ${reason}; the client is told to retry`,
       );
       const retryAfter = safeRefusal(ctx.intake)?.retryAfterSeconds ?? ACCEPT_FAILED_RETRY_AFTER_SECONDS;
       const message =
@@ -192,6 +187,18 @@ async function forwardAndQueue(
     return reply(errorReply(v2, 503, message, LOCAL_UNREACHABLE_RETRY_AFTER_SECONDS));
   }
   relayAnswer(res, answer, ctx.closing());
+}
+
+/** The lines of a write for an intake that takes lines only (not whole writes). */
+function acceptLines(ctx: WriteContext, write: ReceivedWrite, pathname: string): Promise<number> {
+  const stampNs = write.stamp === "" ? "" : toNanosText(write.stamp, write.unit)!;
+  const batch = intakeLines(write.lines, write.stored, write.unit, stampNs);
+  if (batch.outOfRange > 0) {
+    ctx.logger.warn(
+      `[edr listen] ${pathname}: ${batch.outOfRange} lines the local instance stored have a timestamp outside the nanosecond range; not queued`,
+    );
+  }
+  return ctx.intake.accept(batch.lines);
 }
 
 /** Re-sends parts of a batch for line-fates.ts: any answer but 2xx, 400 or 422 leaves the fates unknown. */
