@@ -29,7 +29,9 @@ import {
   SCHEDULE_READY,
   SCHEDULE_STATUS,
   fetchStatus,
+  settledStatus,
   startEdrCommand,
+  takenLines,
   type ReplicatorStatus,
   type StartedEdr,
 } from "./helpers/edr-process.js";
@@ -158,7 +160,7 @@ async function expectStillServing(
     async () => `${JSON.stringify(await fetchStatus(edr.url))}\n${output(edr)}`,
   );
   const after = await fetchStatus(edr.url);
-  expect(after.lines.accepted).toBe(before.lines.accepted + 1);
+  expect(takenLines(after)).toBe(takenLines(before) + 1);
 }
 
 /** Waits until everything accepted was delivered (the queue empty) and returns the status. */
@@ -168,7 +170,7 @@ async function drained(edr: StartedEdr, timeoutMs = 60_000): Promise<ReplicatorS
     "the queue drained",
     async () => {
       status = await fetchStatus(edr.url);
-      return status.queue.entries === 0 && status.lines.queued === 0;
+      return status.queue.entries === 0 && status.lines.queued === 0 && status.intake?.entries === 0;
     },
     timeoutMs,
     () => `${JSON.stringify(status)}\n${output(edr)}`,
@@ -228,10 +230,10 @@ describe(`bad input through edr listen (seed ${SEED})`, () => {
         }
         if (answer.status !== 204 && api !== "v3") {
           // Refused whole: nothing of it queued.
-          const accepted = (await fetchStatus(edr.url)).lines.accepted;
+          const accepted = takenLines(await fetchStatus(edr.url));
           expect(accepted, `${where}: lines of a refused ${api} batch queued`).toBe(acceptedBefore);
         }
-        acceptedBefore = (await fetchStatus(edr.url)).lines.accepted;
+        acceptedBefore = takenLines(await fetchStatus(edr.url));
       }
       // Bodies that are not UTF-8: refused whole by edr (it would have to re-encode them), nothing stored.
       for (let r = 0; r < 5; r++) {
@@ -296,7 +298,7 @@ describe(`bad input through edr listen (seed ${SEED})`, () => {
       () => output(edr),
     );
     expect(diffStores(local.points("edge", "part"), remote.points("central", "part")).same).toBe(3);
-    const acceptedAfterPartial = (await fetchStatus(edr.url)).lines.accepted;
+    const acceptedAfterPartial = takenLines(await fetchStatus(edr.url));
     expect(acceptedAfterPartial).toBe(3);
 
     // The same body refused whole: nothing stored locally, nothing queued.
@@ -320,8 +322,8 @@ describe(`bad input through edr listen (seed ${SEED})`, () => {
       expect(answer.text, name).toMatch(message);
       expect(stored(), name).toEqual(["a", "c", "e"]);
       const status = await fetchStatus(edr.url);
-      expect(status.lines.accepted, name).toBe(acceptedAfterPartial);
-      expect(status.queue.entries, name).toBe(0);
+      expect(takenLines(status), name).toBe(acceptedAfterPartial);
+      expect(status.queue.entries + (status.intake?.entries ?? 0), name).toBe(0);
     }
     await expectStillServing(edr, 2, "/api/v2/write?bucket=edge");
     await expectStillServing(edr, 3, "/write?db=edge");
@@ -442,8 +444,8 @@ describe(`bad input through edr listen (seed ${SEED})`, () => {
         // None of it reached the local instance's replicated database or the queue.
         expect(local.points("edge"), e.api).toEqual([]);
         const status = await fetchStatus(edr.url);
-        expect(status.lines.accepted, e.api).toBe(0);
-        expect(status.queue.entries, e.api).toBe(0);
+        expect(takenLines(status), e.api).toBe(0);
+        expect(status.queue.entries + (status.intake?.entries ?? 0), e.api).toBe(0);
       }
       summary.push(
         `[bad-input doors] ${checked} bad requests answered with a clear error on the three endpoints`,
@@ -598,7 +600,7 @@ describe("damaged files of a stopped edr", () => {
       remote.faults.failAll({ status: 503, retryAfter: 1 });
       const first = await startListen(dir);
       const written = await writeNumbered(first, 0, 9, 40);
-      expect((await fetchStatus(first.url)).queue.entries).toBe(written.length);
+      expect((await settledStatus(first.url)).queue.entries).toBe(written.length);
       expect((await stop(first)).code, output(first)).toBe(0);
 
       const head = join(dir, "edr_queue_writes.jsonl.gz");
@@ -666,7 +668,7 @@ describe("damaged files of a stopped edr", () => {
       await drained(first);
       remote.faults.failAll({ status: 503, retryAfter: 1 });
       const queued = await writeNumbered(first, 1000, 5, 30);
-      expect((await fetchStatus(first.url)).queue.entries).toBe(queued.length);
+      expect((await settledStatus(first.url)).queue.entries).toBe(queued.length);
       expect((await stop(first)).code, output(first)).toBe(0);
 
       await writeFile(join(dir, "edr_queue_writes.cursor"), randomBytes(512));

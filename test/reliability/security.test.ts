@@ -28,7 +28,9 @@ import {
   LISTEN_READY,
   SCHEDULE_READY,
   SCHEDULE_STATUS,
+  settledStatus,
   startEdrCommand,
+  takenLines,
   type ReplicatorStatus,
   type StartedEdr,
 } from "./helpers/edr-process.js";
@@ -397,7 +399,7 @@ describe("security: tokens, file modes, the write-through endpoint", () => {
       });
       return { status: res.status, body: await res.text() };
     };
-    const accepted = async () => (await observe("edr listen", edr.url)).lines.accepted;
+    const accepted = async () => takenLines(await observe("edr listen", edr.url));
     const t = BigInt(Date.now()) * NS;
     const line = (v: number, table = "cpu") => `${table},host=h${v} v=${v} ${t + BigInt(v)}`;
 
@@ -482,6 +484,7 @@ describe("security: tokens, file modes, the write-through endpoint", () => {
     expect(await accepted()).toBe(4);
 
     // What the queue holds: the four stored lines of cpu, nothing of the other database.
+    await settledStatus(edr.url);
     const inspect = await run(["queue", "inspect", "--queue-dir", queueDir, "--queue", "writes", "--json"]);
     expect(inspect.code, inspect.stderr).toBe(0);
     const report = JSON.parse(inspect.stdout) as {

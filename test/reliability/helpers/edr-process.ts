@@ -3,6 +3,7 @@
 // `startEdr` (the command from source, `node --import tsx`, a clean environment).
 import type { ReplicatorStatus } from "../../../packages/edr-plugin/src/replicator-types.js";
 import { startEdr, type EdrChild } from "../../../packages/edr-plugin/test/edr-child.js";
+import { until } from "./wait.js";
 
 export type { EdrChild } from "../../../packages/edr-plugin/test/edr-child.js";
 export type { ReplicatorStatus } from "../../../packages/edr-plugin/src/replicator-types.js";
@@ -127,4 +128,26 @@ export async function fetchStatus(url: string): Promise<ReplicatorStatus> {
   const res = await fetch(`${url}/status`);
   if (res.status !== 200) throw new Error(`GET ${url}/status: ${res.status} ${await res.text()}`);
   return (await res.json()) as ReplicatorStatus;
+}
+
+/**
+ * Lines edr took for the remote: accepted into its queue, or (edr listen without downsampling) received and
+ * waiting in its received log for the next flush to move them there. Counted out of the one as into the other,
+ * so the sum never counts a line twice or misses one that was taken.
+ */
+export function takenLines(status: ReplicatorStatus): number {
+  return status.lines.accepted + (status.intake?.entries ?? 0);
+}
+
+/** `GET <url>/status` once edr listen (without downsampling) has moved every write it received on to its queue. */
+export async function settledStatus(url: string, timeoutMs = 30_000): Promise<ReplicatorStatus> {
+  let status = await fetchStatus(url);
+  await until(
+    "the received writes moved to the queue",
+    async () => (status = await fetchStatus(url)).intake?.entries === 0,
+    timeoutMs,
+    () => JSON.stringify(status),
+    50,
+  );
+  return status;
 }
