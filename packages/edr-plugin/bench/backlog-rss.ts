@@ -47,7 +47,8 @@ export async function buildBacklog(lines: number): Promise<string> {
   return dir;
 }
 
-async function readStatusKb(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
+/** VmRSS and VmHWM of a process, kB (Linux `/proc`); undefined once it is gone. */
+export async function readStatusKb(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
   const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(text)?.[1];

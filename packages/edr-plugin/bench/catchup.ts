@@ -18,6 +18,7 @@
 //   depends on where in its backoff the outage ends (seen from 0.1 to 7 s after a 12 s outage);
 // - e2e.catchup_recovery_ratio: the backlog over the whole time from the remote's return to caught up (the
 //   retry pause included), over the ingest rate: the recovery a user sees.
+// - e2e.catchup_listen_vmhwm_mb: the peak RSS (VmHWM) of that `edr listen` over the run (outage, backlog, drain).
 // Then the ingest stops and the run checks that the remote gets every line acknowledged.
 //
 // Peak memory (backlog-rss.ts): `edr queue drain`, as a user's install runs it (packed, installed with npm,
@@ -72,6 +73,8 @@ interface Catchup {
   catchUpS: number;
   /** Seconds from the remote's return to the first request it gets from edr. */
   resumeS: number;
+  /** The peak RSS (VmHWM) of the `edr listen` process over the run, MB. */
+  hwmMb: number;
 }
 
 function log(message: string): void {
@@ -107,7 +110,8 @@ async function runCatchup(local: ServerProcess, remote: ServerProcess): Promise<
         const catchUpS = (now - back) / 1000;
         const resumed = (await remote.call({ op: "resumed" })) as number | null;
         await finish(edr, ingest);
-        return { ingestPerS, backlog, catchUpS, resumeS: ((resumed ?? now) - back) / 1000 };
+        const hwmMb = await edr.hwmMb();
+        return { ingestPerS, backlog, catchUpS, resumeS: ((resumed ?? now) - back) / 1000, hwmMb };
       }
       if (now - back > CATCH_UP_TIMEOUT_MS)
         throw new Error(`not caught up in time: ${JSON.stringify(status.lines)}\n${edr.log()}`);
@@ -200,6 +204,7 @@ export async function runCatchupBench(): Promise<void> {
       emit("e2e.catchup_ratio", drainRate(best) / best.ingestPerS, "x");
       emit("e2e.catchup_resume_s", best.resumeS, "s");
       emit("e2e.catchup_recovery_ratio", best.backlog / best.catchUpS / best.ingestPerS, "x");
+      emit("e2e.catchup_listen_vmhwm_mb", best.hwmMb, "MB");
     }
 
     if (RSS_RUNS > 0) await measureBacklogMemory(remote);

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { ReplicatorStatus } from "../src/replicator-types.js";
+import { readStatusKb } from "./backlog-rss.js";
 import { LOCAL_DB, REMOTE_DB, REMOTE_TOKEN } from "./onwrite-data.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
@@ -44,6 +45,8 @@ export interface ListenProcess extends EdrProcess {
   /** Where clients write, and `/status` is served. */
   readonly url: string;
   status(): Promise<ReplicatorStatus>;
+  /** Its peak RSS so far (VmHWM), MB; NaN where /proc cannot tell. */
+  hwmMb(): Promise<number>;
 }
 
 /**
@@ -158,6 +161,7 @@ export async function startListen(
     ...edr,
     url,
     status: () => getJson(agent, `${url}/status`) as Promise<ReplicatorStatus>,
+    hwmMb: async () => ((await readStatusKb(edr.pid))?.hwm ?? NaN) / 1024,
     stop: async () => {
       agent.destroy();
       await edr.stop();

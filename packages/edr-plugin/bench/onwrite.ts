@@ -21,6 +21,7 @@
 //   proxy adding under 1.5x to the direct write's time", is about this one: what a client waits for;
 // - plugin.onwrite_delivered_time_ratio: delivered time / direct time (includes the flush interval and
 //   the delivery, which the clients do not wait for);
+// - plugin.onwrite_listen_vmhwm_mb: the peak RSS (VmHWM) of the `edr listen` process over its runs;
 // - plugin.onwrite_durable_cost: delivered lines/s with the queues' fsync "never" over "always". `edr listen`
 //   has no flag for fsync, so both sides run onwrite-child.ts, the command's composition with the option,
 //   in a process of its own like the command (plugin.onwrite_child_lines_per_s is its "always" figure, to set
@@ -76,6 +77,8 @@ const DELIVERY_TIMEOUT_MS = 120_000;
 interface Times {
   acked: number;
   delivered: number;
+  /** Through edr: the peak RSS (VmHWM) of its process at the end of the run, MB. */
+  hwmMb?: number;
 }
 
 function log(message: string): void {
@@ -117,7 +120,7 @@ async function runThroughEdr(
             throw new Error(`the remote stores ${String(stored)} points, expected ${expected}`);
           log(`the remote stores the ${expected} points written`);
         }
-        return { acked, delivered };
+        return { acked, delivered, hwmMb: await edr.hwmMb() };
       }
       if (performance.now() - started > acked * 1000 + DELIVERY_TIMEOUT_MS)
         throw new Error(`${kind}: not delivered in time: ${JSON.stringify(status.lines)}\n${edr.log()}`);
@@ -150,6 +153,7 @@ export async function runOnwriteBench(): Promise<void> {
         { acked: Infinity, delivered: Infinity },
       ]),
     );
+    const peakMb: Record<string, number> = {};
     for (let run = 0; run < RUNS; run++) {
       for (const kind of kinds) {
         const times =
@@ -162,6 +166,7 @@ export async function runOnwriteBench(): Promise<void> {
         );
         best[kind]!.acked = Math.min(best[kind]!.acked, times.acked);
         best[kind]!.delivered = Math.min(best[kind]!.delivered, times.delivered);
+        if (times.hwmMb !== undefined) peakMb[kind] = Math.max(peakMb[kind] ?? 0, times.hwmMb);
       }
     }
     const rate = (seconds: number) => TOTAL / seconds;
@@ -175,6 +180,7 @@ export async function runOnwriteBench(): Promise<void> {
       emit("plugin.onwrite_acked_lines_per_s", rate(cli.acked), "lines/s");
     }
     if (ran("direct")) emit("plugin.onwrite_direct_lines_per_s", rate(direct.acked), "lines/s");
+    if (peakMb.cli !== undefined) emit("plugin.onwrite_listen_vmhwm_mb", peakMb.cli, "MB");
     if (ran("cli") && ran("direct")) {
       emit("plugin.onwrite_proxy_time_ratio", cli.acked / direct.acked, "x");
       emit("plugin.onwrite_delivered_time_ratio", cli.delivered / direct.acked, "x");

@@ -7,23 +7,37 @@ import type { IntakeLine, ReceivedWrite, WriteIntake } from "../listen/write-int
 import { fullRefusal } from "../queue-full.js";
 import { sleep } from "../sleep.js";
 import type { DirectWrites } from "./direct-writes.js";
-import { entryLineCount, linesOfEntry, storedCount, toEntry } from "./received-write.js";
+import { decodeEntry, entryLineCount, linesOfDecoded, storedCount, toEntry } from "./received-write.js";
 
 /** When the move to the queue gives way to writes, and when writers wait for it. */
 export interface MoveLimits {
-  /** While writes keep coming closer together than this (ms), the move waits for a pause... */
+  /**
+   * While writes keep coming (less than `quietMs` apart) and the work besides the move's keeps the event loop
+   * busier than `busyShare` of the time (0 to 1), the move waits...
+   */
   readonly quietMs: number;
-  /** ...but for no longer than this (ms): a received write older than it is moved whatever comes. */
+  readonly busyShare: number;
+  /** ...but for no longer than this (ms): a received write older than it is moved however busy it is. */
   readonly maxWaitMs: number;
   /** With more lines than this received and not moved, writers wait for the move (back-pressure). */
   readonly maxBacklogLines: number;
 }
 
 /**
- * A pause of 50 ms ends a run of writes; 2 s is the longest a write waits to be moved while writes keep coming;
- * a backlog of 1,000,000 lines (a few seconds of the move's work) slows writers to the move's pace.
+ * The move waits while writes keep coming within 50 ms of each other and other work keeps the event loop busy
+ * more than half the time; 2 s is the longest a write waits to be moved; a backlog of 1,000,000 lines (a few
+ * seconds of the move's work) slows writers to the move's pace.
  */
-export const DEFAULT_MOVE_LIMITS: MoveLimits = { quietMs: 50, maxWaitMs: 2000, maxBacklogLines: 1_000_000 };
+export const DEFAULT_MOVE_LIMITS: MoveLimits = {
+  quietMs: 50,
+  busyShare: 0.5,
+  maxWaitMs: 2000,
+  maxBacklogLines: 1_000_000,
+};
+/** The shortest stretch of time over which the event loop's business is read, ms... */
+const BUSY_SAMPLE_MS = 10;
+/** ...and the longest, beyond which it is read again. */
+const BUSY_STALE_MS = 100;
 
 const gzipAsync = promisify(gzip);
 
@@ -124,10 +138,11 @@ export async function countLines(queue: Queue): Promise<number> {
  * The writer waits for one small append: its lines are found (split-lines.ts), not made into strings, transformed
  * or serialized.
  *
- * Writes come first: while they keep arriving (less than `quietMs` apart) the move waits, for at most
- * `maxWaitMs` of its oldest write's age, so a burst is answered at the speed of the log and moved as
- * soon as it pauses. Past `maxBacklogLines` lines not yet moved, writers wait for the move: under a
- * load above what the transform and the queue can take, writers are slowed to their pace.
+ * Writes come first: while they keep coming (less than `quietMs` apart) and keep the event loop busier than
+ * `busyShare` of the time, the move waits, for at most `maxWaitMs` of its oldest write's age. A burst is
+ * answered at the speed of the log and moved as soon as it eases; at a lighter load the move follows each
+ * write at once. Past `maxBacklogLines` lines not yet moved, writers wait for the move: under a load above
+ * what the transform and the queue can take, writers are slowed to their pace.
  *
  * A crash loses nothing: what the log holds is moved on the next start. A write moved to the queue and not yet
  * acknowledged in the log (a crash between the two) is moved again: its points reach the remote twice, the
@@ -136,8 +151,13 @@ export async function countLines(queue: Queue): Promise<number> {
 export class ReceivedLog implements WriteIntake {
   /** Lines received and not yet moved to the queue. */
   private pendingLines: number;
+  /** The event loop's utilization when its business was last read, and the move's own time since. */
   /** When the last write was received (performance.now()). */
   private lastWriteAt = -Infinity;
+  private busySince = performance.eventLoopUtilization();
+  private ownMs = 0;
+  /** The share last read (see othersBusyShare), undefined when it is stale. */
+  private lastShare: number | undefined;
   private readonly backlogWaiters: (() => void)[] = [];
   private closed = false;
   /** Set while moving fails because the disk is full: writes wait until a move goes through again. */
@@ -218,7 +238,9 @@ export class ReceivedLog implements WriteIntake {
           );
         }
         // Transformed and serialized now; the next write is read while this one is written and fsynced.
+        const started = performance.now();
         const queued = this.acceptInto(call, current.lines);
+        this.ownMs += performance.now() - started;
         if (--left > 0) next = this.readNext(closing);
         await queued;
         // Counted out of the log as they are counted into the queue: status's accepted + intake stays whole.
@@ -256,21 +278,54 @@ export class ReceivedLog implements WriteIntake {
     const batch = await this.queue.read({ maxEntries: 1 });
     const entry = batch.entries[0];
     if (entry === undefined) return undefined;
-    const { lines, outOfRange } = await linesOfEntry(entry);
+    const decoded = await decodeEntry(entry);
+    const started = performance.now();
+    const { lines, outOfRange } = linesOfDecoded(decoded);
+    this.ownMs += performance.now() - started;
     return { batch, lines, outOfRange, count: entryLineCount(entry) };
   }
 
-  /** Waits while writes keep arriving, within the bounds of the class's comment. */
+  /** Waits while writes keep the event loop busy, within the bounds of the class's comment. */
   private async giveWay(): Promise<void> {
     for (;;) {
       if (this.diskFull !== undefined) return;
       if (this.pendingLines > this.limits.maxBacklogLines) return;
-      const { quietMs, maxWaitMs } = this.limits;
-      const quietFor = performance.now() - this.lastWriteAt;
-      const waited = this.queue.stats().oldestAgeMs ?? 0;
-      if (quietFor >= quietMs || waited >= maxWaitMs) return;
-      await sleep(Math.max(1, Math.min(quietMs - quietFor, maxWaitMs - waited)));
+      if ((this.queue.stats().oldestAgeMs ?? 0) >= this.limits.maxWaitMs) return;
+      // Sending is the move's fellow background work, not writes': between bursts the move goes on.
+      if (performance.now() - this.lastWriteAt >= this.limits.quietMs) return;
+      if ((await this.othersBusyShare()) < this.limits.busyShare) return;
+      await sleep(BUSY_SAMPLE_MS);
     }
+  }
+
+  /**
+   * The share of the last {@link BUSY_SAMPLE_MS} or more that the event loop spent on work other than the move's
+   * own (reading lines, transforming, serializing): answering writes above all. A share read less than that
+   * ago is given again, so a move that keeps going checks every 10 ms, not before every write; one read over
+   * more than {@link BUSY_STALE_MS} is read again (it says little about now).
+   */
+  private async othersBusyShare(): Promise<number> {
+    let since = performance.eventLoopUtilization(this.busySince);
+    if (since.idle + since.active > BUSY_STALE_MS) {
+      this.restartBusy();
+      this.lastShare = undefined;
+      since = performance.eventLoopUtilization(this.busySince);
+    }
+    const span = since.idle + since.active;
+    if (span < BUSY_SAMPLE_MS) {
+      if (this.lastShare !== undefined) return this.lastShare;
+      await sleep(BUSY_SAMPLE_MS - span);
+      since = performance.eventLoopUtilization(this.busySince);
+    }
+    const share = Math.max(0, since.active - this.ownMs) / (since.idle + since.active);
+    this.restartBusy();
+    this.lastShare = share;
+    return share;
+  }
+
+  private restartBusy(): void {
+    this.busySince = performance.eventLoopUtilization();
+    this.ownMs = 0;
   }
 
   close(): Promise<void> {

@@ -11,7 +11,7 @@ import type { ReceivedWrite } from "../listen/write-intake.js";
 import { intakeLines, scanWriteLines, type IntakeBatch } from "../listen/write-lines.js";
 
 /** The particulars of a received write, kept as JSON in its queue entry's `table`. */
-interface RecordHeader {
+export interface RecordHeader {
   /** Format version. */
   v: 1;
   /** The request's Content-Encoding (gzip or identity), or null. */
@@ -53,12 +53,28 @@ export function entryLineCount(entry: QueueEntry): number {
  * its table and a nanosecond timestamp. Throws on an entry that is not a received write (a damaged file).
  */
 export async function linesOfEntry(entry: QueueEntry): Promise<IntakeBatch> {
+  return linesOfDecoded(await decodeEntry(entry));
+}
+
+/** A received write's particulars and its body, decoded (gunzipped on the thread pool). */
+export interface DecodedEntry {
+  readonly header: RecordHeader;
+  readonly decoded: Buffer;
+}
+
+/** Reads a received-log entry's particulars and decodes its body. */
+export async function decodeEntry(entry: QueueEntry): Promise<DecodedEntry> {
   const header = parseHeader(entry);
   const wire = Buffer.from(entry.line, "base64");
   // The body passed the size limit when it came: no limit of ours applies again.
   const body = await decodeBody(wire, header.encoding ?? undefined, constants.MAX_LENGTH);
   if (isRefusal(body)) throw new Error(`a received write no longer decodes: ${body.message}`);
-  const write = scanWriteLines(body.decoded);
+  return { header, decoded: body.decoded };
+}
+
+/** The lines of a decoded received write (the work of {@link linesOfEntry} done on the main thread). */
+export function linesOfDecoded({ header, decoded }: DecodedEntry): IntakeBatch {
+  const write = scanWriteLines(decoded);
   const stampNs = header.stamp === "" ? "" : toNanosText(header.stamp, header.unit);
   if (stampNs === undefined) throw new Error(`a received write has a bad stamp: ${header.stamp}`);
   return intakeLines(write, header.stored ?? undefined, header.unit, stampNs);
