@@ -58,6 +58,8 @@ class ConfiguredReplicator implements Replicator {
   /** On-write mode without downsampling: the writes as received, moved on to the queue by the flushes. */
   private readonly received: ReceivedLog | undefined;
   private reader: LocalReader | undefined;
+  /** How long one flush moves received writes for (the flush interval once `start` ran). */
+  private flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS;
   private closed: Promise<void> | undefined;
   /** Calls run one at a time, in the order they were made. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -219,7 +221,7 @@ class ConfiguredReplicator implements Replicator {
       }
       try {
         await this.moveLeftoverIntake(call);
-        await this.received!.moveOn(call, { closing });
+        await this.received!.moveOn(call, { closing, forMs: this.flushIntervalMs });
       } catch (error) {
         call.fail(errorMessage(error));
       }
@@ -279,6 +281,7 @@ class ConfiguredReplicator implements Replicator {
     this.loops.push(this.drainLoop.run(signal));
     if (this.config.mode === "writes") {
       const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+      this.flushIntervalMs = interval;
       this.loops.push(this.flushLoop(interval, signal));
     }
   }
@@ -401,21 +404,25 @@ class ConfiguredReplicator implements Replicator {
   }
 
   /**
-   * A flush every interval, as a call of its own; a slow flush delays the next one, and one that left
-   * received writes behind (they came while it ran) is followed by the next at once.
+   * A flush every interval, as a call of its own; a slow flush delays the next one, and one that moved received
+   * writes for its whole interval and left some behind is followed by the next at once.
    */
   private async flushLoop(intervalMs: number, signal: AbortSignal): Promise<void> {
     let moreReceived = false;
     while (!signal.aborted) {
       if (!moreReceived) await sleep(intervalMs, signal);
       if (signal.aborted) return;
+      const started = performance.now();
       const report = await this.serial(() => this.flushNow(), { standAside: false }).catch(
         (error: unknown) => {
           this.parts.logger.error(`flush failed: ${errorMessage(error)}`);
         },
       );
-      // After a failed flush the next waits its interval, like any other.
-      moreReceived = report !== undefined && report.errors.length === 0 && this.received?.hasWork() === true;
+      // A flush that moved writes for its whole interval and left some is followed at once; one that emptied
+      // the log, or failed, waits its interval like any other (one call an interval, not one a write).
+      const ranFull = performance.now() - started >= intervalMs;
+      moreReceived =
+        ranFull && report !== undefined && report.errors.length === 0 && this.received?.hasWork() === true;
     }
   }
 }

@@ -166,6 +166,23 @@ describe("the intake (what edr listen fills)", () => {
     expect(remote.points("central", "cpu_remote").map((p) => p.tags)).toEqual([{ host: "a" }, { host: "b" }]);
   });
 
+  it("reports the writes received as one call per flush interval, not one per write", async () => {
+    clock = undefined;
+    const r = await replicator();
+    r.start({ flushIntervalMs: 200 });
+    const t = BigInt(Date.now()) * NS;
+    for (let i = 0; i < 60; i++) {
+      await r.intake!.acceptWrite!(receivedWrite(`cpu,host=a v=${i} ${t + BigInt(i)}`));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await r.flush();
+    const calls = log.filter((l) => l.endsWith("Starting data replication process")).length;
+    // ~1 s of writes at 200 ms an interval: 5 to 7 calls, each reporting its share.
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(calls).toBeLessThanOrEqual(9);
+    expect(r.status().lines).toMatchObject({ accepted: 60 });
+  });
+
   it("leaves out the tables that are not replicated, and reports a full queue", async () => {
     const r = await replicator(",tables=cpu,max_size=1");
     const kept = await r.intake!.accept([

@@ -219,13 +219,15 @@ export class ReceivedLog implements WriteIntake {
 
   /**
    * Moves the writes the log holds now, one at a time and in order, through the transform to the main queue,
-   * each acknowledged in the log once durable there. Gives way to writes first (see the class); `closing`
-   * moves at once.
+   * each acknowledged in the log once durable there; for `forMs` (default 0) it also moves those that come
+   * meanwhile (one call reports a flush interval's work, not each write's). Gives way to writes first (see
+   * the class); `closing` moves everything at once.
    */
-  async moveOn(call: Call, options: { closing?: boolean } = {}): Promise<void> {
-    let left = this.queue.stats().entries;
-    if (left === 0) return;
+  async moveOn(call: Call, options: { closing?: boolean; forMs?: number } = {}): Promise<void> {
+    let held = this.queue.stats().entries;
+    if (held === 0) return;
     const closing = options.closing === true;
+    const until = closing ? Infinity : performance.now() + (options.forMs ?? 0);
     let next: Promise<Received | undefined> | undefined = this.readNext(closing);
     try {
       while (next !== undefined) {
@@ -241,7 +243,9 @@ export class ReceivedLog implements WriteIntake {
         const started = performance.now();
         const queued = this.acceptInto(call, current.lines);
         this.ownMs += performance.now() - started;
-        if (--left > 0) next = this.readNext(closing);
+        // The current write is still in the log until acknowledged: more than one means more to move.
+        const more = this.queue.stats().entries > 1;
+        if (--held > 0 || (more && performance.now() < until)) next = this.readNext(closing);
         await queued;
         // Counted out of the log as they are counted into the queue: status's accepted + intake stays whole.
         this.pendingLines = Math.max(0, this.pendingLines - current.count);
