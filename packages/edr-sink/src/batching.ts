@@ -1,4 +1,5 @@
 import type { BodyEncoder } from "./body.js";
+import { runsIntoNextLine } from "./line-ends.js";
 import { hashSeries } from "./series.js";
 
 /** Bounds of one request body. */
@@ -62,7 +63,8 @@ const MAX_BYTES_PER_CHAR = 3;
  * batches bounded by lines and bytes, handing each batch to `onFull` as soon as it is full, so that the
  * first requests leave while later lines are still being planned. A lane's batch that is not full stays
  * open, and the lines of the next `add` (another owner, too) join it, until the sink `take`s it. A single
- * line larger than `batchBytes` gets a batch of its own (the remote decides: 413 rejects it).
+ * line larger than `batchBytes` gets a batch of its own (the remote decides: 413 rejects it). A line that
+ * InfluxDB 3 would read on into the next line of a body (line-ends.ts) ends its batch.
  * `limits` is read on every line, so lowering `batchBytes` (after a 413) applies to the next batch.
  * With `newBody`, each lane's batch is encoded (and compressed) line by line as it is planned.
  */
@@ -136,6 +138,8 @@ export class BatchPlanner<Owner> {
       tail.push(i);
       counts[lane] = count + 1;
       bytes[lane] = bytes[lane]! + size;
+      // A line the remote would read on into the next one ends its request (see line-ends.ts).
+      if (runsIntoNextLine(line)) this.onFull(lane, this.take(lane)!);
     }
   }
 

@@ -10,6 +10,7 @@ import type { BodyCompression } from "./body.js";
 import { Call, createGeneration, generationOf, settlePiece } from "./call.js";
 import type { Generation } from "./call.js";
 import { SinkError } from "./errors.js";
+import { linesRunTogether } from "./line-ends.js";
 import { resolveOptions } from "./options.js";
 import type { ResolvedSinkOptions, SinkOptions } from "./options.js";
 import { DELIVERED, summariseOutcomes } from "./outcome.js";
@@ -179,7 +180,12 @@ class RemoteSink implements Sink {
   private async plan(call: Call): Promise<void> {
     const { lines, generation } = call;
     if (generation.stopped) return call.settleFrom(0, generation.stopped);
-    if (this.planning === 1 && this.lanesIdle() && fitsOneBatch(lines, this.limits)) {
+    if (
+      this.planning === 1 &&
+      this.lanesIdle() &&
+      fitsOneBatch(lines, this.limits) &&
+      !linesRunTogether(lines)
+    ) {
       return this.sendAlone(call);
     }
     for (let from = 0; from < lines.length; from += PLAN_SLICE_LINES) {
@@ -215,6 +221,7 @@ class RemoteSink implements Sink {
     );
   }
 
+  /** Sends a call's lines as one request (none of them runs into the next: see `plan`). */
   private async sendAlone(call: Call): Promise<void> {
     const indices: number[] = [];
     for (let i = 0; i < call.lines.length; i++) {

@@ -65,6 +65,29 @@ describe("createSink", () => {
 });
 
 describe("write", () => {
+  it("ends a request after a line InfluxDB 3 would read on into the next, so no line is swallowed", async () => {
+    // Stored alone by the local instance (the last line of its body), its quote opens a "string" by InfluxDB
+    // 3's splitting rules: lines after it in one body would be read as part of it (bad-input seed 1582160175).
+    const open = 'm,t=a f=1,u1u,s="=x" 5';
+    for (const maxInFlight of [1, 4]) {
+      ctx.server.reset();
+      const sink = ctx.open({ token: TOKEN, maxInFlight });
+      const lines = ["a f=1 1", open, "b f=2 2", "c f=3 3"];
+      const result = await sink.write(lines);
+      await sink.close();
+      expect(result.delivered).toBe(4);
+      expect(
+        ctx.server
+          .points("db")
+          .map((p) => p.measurement)
+          .sort(),
+      ).toEqual(["a", "b", "c", "m"]);
+      const carrying = ctx.server.requests.filter((r) => r.body.includes(open));
+      expect(carrying).toHaveLength(1);
+      expect(carrying[0]!.body.endsWith(open)).toBe(true);
+    }
+  });
+
   it("keeps every series in order across lanes and batches", async () => {
     const sink = ctx.open({ token: TOKEN, batchLines: 37, maxInFlight: 4 });
     const lines = makeLines(23, 40);
