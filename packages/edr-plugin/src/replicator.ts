@@ -122,7 +122,7 @@ class ConfiguredReplicator implements Replicator {
           return call;
         },
       });
-      this.received = new ReceivedLog(parts.received!, this.direct, config.queue.maxBytes);
+      this.received = new ReceivedLog(parts.received!, this.direct, config.queue.maxBytes, parts.logger);
     }
   }
 

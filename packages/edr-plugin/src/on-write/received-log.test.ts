@@ -90,6 +90,7 @@ function recordingDirect(): { direct: DirectWrites; moved: string[]; fail: { on:
 }
 
 const call = { log: { warn: () => undefined } } as unknown as Call;
+const quiet = { info: () => undefined, warn: () => undefined };
 const FAST: MoveLimits = { quietMs: 100, busyShare: 0.5, maxWaitMs: 1500, maxBacklogLines: 1_000_000 };
 
 async function open(direct: DirectWrites, limits: MoveLimits = FAST): Promise<ReceivedLog> {
@@ -100,7 +101,7 @@ async function open(direct: DirectWrites, limits: MoveLimits = FAST): Promise<Re
     fsync: "never",
     onWarning: () => {},
   });
-  const log = new ReceivedLog(opened, direct, 1 << 30, limits);
+  const log = new ReceivedLog(opened, direct, 1 << 30, quiet, limits);
   logs.push(log);
   return log;
 }
@@ -230,6 +231,48 @@ describe("ReceivedLog", () => {
     fail.on = false;
     await log.moveOn(call, { closing: true });
     expect(moved).toEqual(["cpu v=0 0", "cpu v=1 1", "cpu v=2 2"]);
+  });
+
+  it("refuses writes while the move finds the disk full, says so, and takes them again once a move goes through", async () => {
+    const moved: string[] = [];
+    let full = true;
+    const direct = {
+      refusal: () => undefined,
+      accept: (lines: readonly IntakeLine[]) => Promise.resolve(lines.length),
+      acceptInto: (_call: Call, lines: readonly IntakeLine[]) => {
+        if (full) return Promise.reject(Object.assign(new Error("write failed"), { code: "ENOSPC" }));
+        moved.push(...lines.map((l) => l.line));
+        return Promise.resolve(lines.length);
+      },
+    } as unknown as DirectWrites;
+    const said: string[] = [];
+    const opened = await openReceivedLog({
+      dir,
+      name: "writes",
+      maxBytes: 1 << 30,
+      fsync: "never",
+      onWarning: () => {},
+    });
+    const log = new ReceivedLog(
+      opened,
+      direct,
+      1 << 30,
+      { info: (m) => said.push(m), warn: (m) => said.push(m) },
+      FAST,
+    );
+    logs.push(log);
+    await log.acceptWrite(received("cpu v=1 1"));
+    expect(log.refusal()).toBeUndefined();
+    await expect(log.moveOn(call)).rejects.toThrow(/write failed/);
+    expect(log.refusal()?.retryAfterSeconds).toBe(5);
+    expect(log.refusal()?.reason).toMatch(/disk under the queue is full \(ENOSPC\)/);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/the disk under the queue is full \(ENOSPC\)/);
+    full = false;
+    await log.moveOn(call);
+    expect(moved).toEqual(["cpu v=1 1"]);
+    expect(log.refusal()).toBeUndefined();
+    expect(said[1]).toMatch(/the disk under the queue has room again/);
   });
 
   it("keeps what was not moved for the next start, and counts its lines", async () => {

@@ -3,6 +3,7 @@ import { deflateRawSync, gzip, inflateRawSync } from "node:zlib";
 import { createQueue, type Codec, type Queue, type QueueBatch } from "edr-queue";
 import type { Call } from "../call.js";
 import { diskFullCode } from "../listen/disk-full-gate.js";
+import type { ReplicatorLogger } from "../logger.js";
 import type { IntakeLine, ReceivedWrite, WriteIntake } from "../listen/write-intake.js";
 import { fullRefusal } from "../queue-full.js";
 import { sleep } from "../sleep.js";
@@ -169,6 +170,7 @@ export class ReceivedLog implements WriteIntake {
     opened: OpenedReceivedLog,
     private readonly direct: DirectWrites,
     private readonly maxBytes: number,
+    private readonly logger: Pick<ReplicatorLogger, "info" | "warn">,
     private readonly limits: MoveLimits = DEFAULT_MOVE_LIMITS,
   ) {
     this.queue = opened.queue;
@@ -254,11 +256,10 @@ export class ReceivedLog implements WriteIntake {
         await this.queue.ack(current.batch);
       }
     } finally {
-      if (next !== undefined) {
-        // Read ahead and not moved: the next move reads it again.
-        await next.catch(() => undefined);
-        this.queue.rewind();
-      }
+      await next?.catch(() => undefined);
+      // A write read and not moved (read ahead, or its move failed) is read again by the next move: every
+      // write moved was acknowledged, so reading starts again at the first one that was not.
+      this.queue.rewind();
     }
   }
 
@@ -266,11 +267,18 @@ export class ReceivedLog implements WriteIntake {
   private async acceptInto(call: Call, lines: readonly IntakeLine[]): Promise<void> {
     try {
       await this.direct.acceptInto(call, lines);
-      this.diskFull = undefined;
+      if (this.diskFull !== undefined) {
+        this.diskFull = undefined;
+        this.logger.info("[edr listen] the disk under the queue has room again: writes are taken again");
+      }
     } catch (error) {
       const code = diskFullCode(error);
-      if (code !== undefined) {
+      if (code !== undefined && this.diskFull === undefined) {
         this.diskFull = `the disk under the queue is full (${code}): writes received cannot be moved to the queue`;
+        this.logger.warn(
+          `[edr listen] the disk under the queue is full (${code}): writes received cannot be moved to the ` +
+            `queue, and new writes are answered 503 until they are`,
+        );
       }
       throw error;
     }
