@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Call } from "../call.js";
+import type { ReplicatorLogger } from "../logger.js";
 import { stampIn, toNanosText } from "../listen/line-times.js";
 import type { TimeUnit } from "../listen/write-endpoints.js";
 import type { IntakeLine, ReceivedWrite } from "../listen/write-intake.js";
@@ -73,15 +74,19 @@ describe("received writes (received-write.ts)", () => {
   });
 });
 
-/** A DirectWrites that records what it is given, and fails while `failing` is set. */
-function recordingDirect(): { direct: DirectWrites; moved: string[]; fail: { on: boolean } } {
+/** A DirectWrites that records what it is given, and fails with `fail.with` (the queue refused) while `fail.on`. */
+function recordingDirect(): {
+  direct: DirectWrites;
+  moved: string[];
+  fail: { on: boolean; with: Error };
+} {
   const moved: string[] = [];
-  const fail = { on: false };
+  const fail = { on: false, with: new Error("the queue refused") };
   const direct = {
     refusal: () => undefined,
     accept: (lines: readonly IntakeLine[]) => Promise.resolve(lines.length),
     acceptInto: (_call: Call, lines: readonly IntakeLine[]) => {
-      if (fail.on) return Promise.reject(new Error("the queue refused"));
+      if (fail.on) return Promise.reject(fail.with);
       moved.push(...lines.map((l) => l.line));
       return Promise.resolve(lines.length);
     },
@@ -93,7 +98,11 @@ const call = { log: { warn: () => undefined } } as unknown as Call;
 const quiet = { info: () => undefined, warn: () => undefined };
 const FAST: MoveLimits = { quietMs: 100, busyShare: 0.5, maxWaitMs: 1500, maxBacklogLines: 1_000_000 };
 
-async function open(direct: DirectWrites, limits: MoveLimits = FAST): Promise<ReceivedLog> {
+async function open(
+  direct: DirectWrites,
+  limits: MoveLimits = FAST,
+  logger: Pick<ReplicatorLogger, "info" | "warn"> = quiet,
+): Promise<ReceivedLog> {
   const opened = await openReceivedLog({
     dir,
     name: "writes",
@@ -101,7 +110,7 @@ async function open(direct: DirectWrites, limits: MoveLimits = FAST): Promise<Re
     fsync: "never",
     onWarning: () => {},
   });
-  const log = new ReceivedLog(opened, direct, 1 << 30, quiet, limits);
+  const log = new ReceivedLog(opened, direct, 1 << 30, logger, limits);
   logs.push(log);
   return log;
 }
@@ -234,33 +243,11 @@ describe("ReceivedLog", () => {
   });
 
   it("refuses writes while the move finds the disk full, says so, and takes them again once a move goes through", async () => {
-    const moved: string[] = [];
-    let full = true;
-    const direct = {
-      refusal: () => undefined,
-      accept: (lines: readonly IntakeLine[]) => Promise.resolve(lines.length),
-      acceptInto: (_call: Call, lines: readonly IntakeLine[]) => {
-        if (full) return Promise.reject(Object.assign(new Error("write failed"), { code: "ENOSPC" }));
-        moved.push(...lines.map((l) => l.line));
-        return Promise.resolve(lines.length);
-      },
-    } as unknown as DirectWrites;
+    const { direct, moved, fail } = recordingDirect();
+    fail.on = true;
+    fail.with = Object.assign(new Error("write failed"), { code: "ENOSPC" });
     const said: string[] = [];
-    const opened = await openReceivedLog({
-      dir,
-      name: "writes",
-      maxBytes: 1 << 30,
-      fsync: "never",
-      onWarning: () => {},
-    });
-    const log = new ReceivedLog(
-      opened,
-      direct,
-      1 << 30,
-      { info: (m) => said.push(m), warn: (m) => said.push(m) },
-      FAST,
-    );
-    logs.push(log);
+    const log = await open(direct, FAST, { info: (m) => said.push(m), warn: (m) => said.push(m) });
     await log.acceptWrite(received("cpu v=1 1"));
     expect(log.refusal()).toBeUndefined();
     await expect(log.moveOn(call)).rejects.toThrow(/write failed/);
@@ -268,7 +255,7 @@ describe("ReceivedLog", () => {
     expect(log.refusal()?.reason).toMatch(/disk under the queue is full \(ENOSPC\)/);
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/the disk under the queue is full \(ENOSPC\)/);
-    full = false;
+    fail.on = false;
     await log.moveOn(call);
     expect(moved).toEqual(["cpu v=1 1"]);
     expect(log.refusal()).toBeUndefined();
