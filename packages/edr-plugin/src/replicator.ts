@@ -308,6 +308,7 @@ class ConfiguredReplicator implements Replicator {
 
   status(): ReplicatorStatus {
     const { queue, config, book, intake, watermarks } = this.parts;
+    const received = this.received?.queue.stats();
     return book.snapshot({
       queue,
       queueName: config.queue.name,
@@ -319,12 +320,12 @@ class ConfiguredReplicator implements Replicator {
           ? undefined
           : {
               stats:
-                this.received === undefined
+                received === undefined
                   ? intake?.queue.stats()
-                  : { ...this.received.queue.stats(), entries: this.received.lines },
+                  : { ...received, entries: this.received!.lines },
               emittedUntilNs: this.flusher?.emittedUntilNs,
             },
-      receivedAgeMs: this.received?.queue.stats().oldestAgeMs,
+      receivedAgeMs: received?.oldestAgeMs,
       refusal: this.intake?.refusal()?.reason,
       watermarks: watermarks?.entries(),
       now: this.parts.now(),

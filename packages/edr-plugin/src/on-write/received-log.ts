@@ -184,7 +184,12 @@ export class ReceivedLog implements WriteIntake {
       // The log would only take the room the move needs: nothing more is received until it goes through.
       return { retryAfterSeconds: DISK_FULL_RETRY_AFTER_SECONDS, reason: this.diskFull };
     }
-    return fullRefusal(this.queue, this.maxBytes);
+    return fullRefusal(
+      this.queue,
+      this.maxBytes,
+      "the log of writes received is full",
+      "they are not moved to the queue as fast as they come",
+    );
   }
 
   /** Lines handed over one by one (the table-batches endpoint) skip the log: they go to the queue at once. */
